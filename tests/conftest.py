@@ -1,0 +1,163 @@
+"""Fixtures for all tests, and what happens when a service or the shared data is missing.
+
+On a bare machine `make test` passes: tests that need Redis, PostgreSQL or ../shared/testdata
+are skipped with the reason (pytest.ini's -ra lists them). A service that is configured but
+does not answer fails instead, because that is a broken set-up, not a missing one. CI sets
+SMARTSESSION_REQUIRE_SHARED_DATA=1 and SMARTSESSION_FORBID_SKIPS=1, so it cannot go green by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MARKER_FIXTURES = {"redis": "redis_url", "postgres": "postgres", "shared_data": "shared_testdata"}
+
+
+def _flag(name: str) -> bool:
+    return os.getenv(name, "").strip() == "1"
+
+
+def _where(url: str) -> str:
+    """The URL without its user and password, so a password never lands in test output."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+@pytest.fixture(scope="session")
+def shared_testdata() -> Path:
+    """The real faces and videos in ../shared/testdata (or SMARTSESSION_TESTDATA); never copied into the repo."""
+    configured = os.getenv("SMARTSESSION_TESTDATA", "")
+    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "testdata"
+    if not path.is_dir():
+        message = (
+            f"shared test data not found at {path}: "
+            "put it at ../shared/testdata beside the repository or set SMARTSESSION_TESTDATA to its folder"
+        )
+        if _flag("SMARTSESSION_REQUIRE_SHARED_DATA"):
+            pytest.fail(f"{message} (SMARTSESSION_REQUIRE_SHARED_DATA=1)", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.getenv("REDIS_URL", "")
+    if not url:
+        pytest.skip("REDIS_URL is not set: no Redis to test against")
+    import redis  # Only here: the rest of the suite must not depend on a Redis client.
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"REDIS_URL is set to {_where(url)} but Redis does not answer: {error}", pytrace=False)
+    finally:
+        client.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres() -> str:
+    """The PostgreSQL DATABASE_URL the test database is made from; the settings already use it."""
+    url = os.getenv("DATABASE_URL", "")
+    if not url or "postgresql" not in dj_database_url.parse(url)["ENGINE"]:
+        where = _where(url) if url else "unset"
+        pytest.skip(f"DATABASE_URL is not a PostgreSQL URL ({where}): no PostgreSQL to test against")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _services_for_markers(request: pytest.FixtureRequest) -> None:
+    # A marker alone is enough to get the skip-or-fail rule above, so marker and fixture can't disagree.
+    for marker, fixture in MARKER_FIXTURES.items():
+        if request.node.get_closest_marker(marker):
+            request.getfixturevalue(fixture)
+
+
+# The CI guard: with SMARTSESSION_FORBID_SKIPS=1 any skipped test fails the run.
+_skipped: list[tuple[str, str]] = []
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    # A skip's longrepr is (path, line, "Skipped: reason").
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    return str(report.longrepr)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # xfail is reported as skipped too, but it ran and is an expected failure: not a skip.
+    if report.skipped and not hasattr(report, "wasxfail"):
+        _skipped.append((report.nodeid, _skip_reason(report)))
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    # A whole module skipped at import (pytest.importorskip, module-level skip).
+    if report.skipped:
+        _skipped.append((report.nodeid, _skip_reason(report)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _flag("SMARTSESSION_FORBID_SKIPS") and _skipped and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _flag("SMARTSESSION_FORBID_SKIPS") and _skipped:
+        terminalreporter.section("SMARTSESSION_FORBID_SKIPS=1: skipped tests fail this run", red=True)
+        for nodeid, reason in _skipped:
+            terminalreporter.line(f"SKIPPED {nodeid}: {reason}", red=True)
+
+
+# Vision: one landmarker for the whole run (loading it costs about a second), and the labelled-data
+# evaluations computed once and shared by the tests that assert on them.
+@pytest.fixture(scope="session")
+def analyzer():
+    from vision.face import FaceAnalyzer
+
+    with FaceAnalyzer() as face_analyzer:
+        yield face_analyzer
+
+
+@pytest.fixture(scope="session")
+def analyze_image(shared_testdata, analyzer):
+    """Analysis of one image, by path or by name relative to the shared data; cached for the run."""
+    from vision.media import read_frames
+
+    cache = {}
+
+    def analyze(name):
+        path = Path(name) if Path(name).is_absolute() else shared_testdata / name
+        if path not in cache:
+            _, _, rgb = next(read_frames(path))
+            cache[path] = analyzer.analyze(rgb)
+        return cache[path]
+
+    return analyze
+
+
+@pytest.fixture(scope="session")
+def zju_blinks(shared_testdata, analyzer):
+    from vision.evaluate import evaluate_blinks
+
+    return evaluate_blinks(shared_testdata, analyzer)
+
+
+@pytest.fixture(scope="session")
+def head_pose_report(shared_testdata, analyzer):
+    from vision.evaluate import evaluate_head_pose
+
+    return evaluate_head_pose(shared_testdata, analyzer)
+
+
+@pytest.fixture(scope="session")
+def london_report(shared_testdata, analyzer):
+    from vision.evaluate import evaluate_london
+
+    return evaluate_london(shared_testdata, analyzer)

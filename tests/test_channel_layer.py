@@ -1,0 +1,48 @@
+"""Group messages through the channel layers the settings choose: Redis when REDIS_URL is set, memory otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
+from django.conf import settings
+
+
+async def assert_group_send_reaches_a_member(layer) -> None:
+    # Unique names: a shared Redis may hold other runs' groups.
+    group = f"test.{uuid.uuid4().hex}.teachers"
+    member = await layer.new_channel()
+    outsider = await layer.new_channel()
+    await layer.group_add(group, member)
+
+    await layer.group_send(group, {"type": "student.update", "engagement": 0.75})
+
+    async with asyncio.timeout(5):
+        message = await layer.receive(member)
+    assert message == {"type": "student.update", "engagement": 0.75}
+    # Only members get it: the outsider's receive would wait forever.
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await layer.receive(outsider)
+    await layer.group_discard(group, member)
+
+
+@pytest.mark.redis
+async def test_it_delivers_a_group_message_through_redis(redis_url):
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] == [redis_url]
+    # A new layer from our settings, not the process-wide cached one, so it lives on this test's event loop;
+    # its own key prefix lets flush() clear this test's keys and nothing else in a shared Redis.
+    layer = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"], prefix=f"asgi-test-{uuid.uuid4().hex}")
+    try:
+        await assert_group_send_reaches_a_member(layer)
+    finally:
+        await layer.flush()
+        await layer.close_pools()
+
+
+async def test_it_delivers_a_group_message_in_memory():
+    await assert_group_send_reaches_a_member(InMemoryChannelLayer())

@@ -1,0 +1,145 @@
+"""smartsession/settings.py, imported fresh in a subprocess with exactly the environment each test gives.
+
+A subprocess because settings are read once per process, and because "no services" has to
+mean a clean environment, not whatever the shell running the tests happens to export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Prints the settings the tests look at, as JSON.
+PRINT_SETTINGS = """
+import json
+from smartsession import settings as s
+print(json.dumps({
+    "DEBUG": s.DEBUG,
+    "SECRET_KEY": s.SECRET_KEY,
+    "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
+    "DATABASE": {"ENGINE": s.DATABASES["default"]["ENGINE"], "NAME": str(s.DATABASES["default"]["NAME"]),
+                 "HOST": s.DATABASES["default"]["HOST"], "PORT": s.DATABASES["default"]["PORT"]},
+    "CHANNEL_LAYERS": s.CHANNEL_LAYERS,
+    "VISION_WORKERS": s.VISION_WORKERS,
+    "INSTALLED_APPS": s.INSTALLED_APPS,
+    "ASGI_APPLICATION": s.ASGI_APPLICATION,
+    "USE_TZ": s.USE_TZ,
+    "TIME_ZONE": s.TIME_ZONE,
+}))
+"""
+
+
+def import_settings(**env: str) -> subprocess.CompletedProcess:
+    clean_env = {"PATH": os.environ["PATH"], **env}
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS], cwd=REPO_ROOT, env=clean_env, capture_output=True, text=True, timeout=60
+    )
+
+
+def load_settings(**env: str) -> dict:
+    result = import_settings(**env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_it_imports_with_no_environment_at_all():
+    settings = load_settings()
+    assert settings["DEBUG"] is True
+    assert settings["DATABASE"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings["DATABASE"]["NAME"] == str(REPO_ROOT / "var" / "db.sqlite3")
+    assert settings["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1", "[::1]"]
+    assert settings["USE_TZ"] is True
+    assert settings["TIME_ZONE"] == "UTC"
+
+
+def test_it_imports_without_connecting_to_the_configured_services():
+    # Port 1 has nothing listening: an import that tried to connect would fail.
+    settings = load_settings(DATABASE_URL="postgres://nobody@127.0.0.1:1/none", REDIS_URL="redis://127.0.0.1:1/0")
+    assert settings["DATABASE"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+
+
+def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = import_settings(DEBUG="0")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY is not set and DEBUG is off" in result.stderr
+
+
+def test_it_uses_the_given_secret_key_when_debug_is_off():
+    settings = load_settings(DEBUG="0", SECRET_KEY="a-real-secret-from-the-environment")
+    assert settings["DEBUG"] is False
+    assert settings["SECRET_KEY"] == "a-real-secret-from-the-environment"
+
+
+def test_it_uses_an_insecure_development_key_only_in_debug():
+    settings = load_settings(DEBUG="1")
+    assert settings["SECRET_KEY"].startswith("django-insecure-")
+
+
+def test_it_rejects_a_debug_value_that_is_not_a_boolean():
+    result = import_settings(DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_it_uses_the_redis_channel_layer_when_redis_url_is_set():
+    settings = load_settings(REDIS_URL="redis://127.0.0.1:6379/3")
+    assert settings["CHANNEL_LAYERS"]["default"] == {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:6379/3"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "engine"),
+    [
+        ("postgres://postgres@127.0.0.1:5432/test", "django.db.backends.postgresql"),
+        ("sqlite:////tmp/elsewhere.sqlite3", "django.db.backends.sqlite3"),
+    ],
+)
+def test_it_uses_the_database_in_database_url(url, engine):
+    settings = load_settings(DATABASE_URL=url)
+    assert settings["DATABASE"]["ENGINE"] == engine
+
+
+def test_it_reads_postgres_host_port_and_name_from_database_url():
+    database = load_settings(DATABASE_URL="postgres://postgres@db.internal:6543/smartsession")["DATABASE"]
+    assert (database["HOST"], database["PORT"], database["NAME"]) == ("db.internal", 6543, "smartsession")
+
+
+def test_it_reads_allowed_hosts_as_a_comma_separated_list():
+    settings = load_settings(ALLOWED_HOSTS="class.example.org, .school.example ,")
+    assert settings["ALLOWED_HOSTS"] == ["class.example.org", ".school.example"]
+
+
+def test_it_defaults_vision_workers_to_the_cpu_count():
+    assert load_settings()["VISION_WORKERS"] == (os.cpu_count() or 1)
+
+
+def test_it_reads_vision_workers():
+    assert load_settings(VISION_WORKERS="3")["VISION_WORKERS"] == 3
+
+
+@pytest.mark.parametrize("value", ["0", "lots"])
+def test_it_rejects_a_bad_vision_workers(value):
+    result = import_settings(VISION_WORKERS=value)
+    assert result.returncode != 0
+    assert "VISION_WORKERS" in result.stderr
+
+
+def test_it_installs_daphne_first_and_serves_asgi():
+    settings = load_settings()
+    assert settings["INSTALLED_APPS"][0] == "daphne"
+    assert {"channels", "rest_framework", "rest_framework.authtoken", "classroom", "sessions_app"} <= set(
+        settings["INSTALLED_APPS"]
+    )
+    assert settings["ASGI_APPLICATION"] == "smartsession.asgi.application"
