@@ -1,0 +1,104 @@
+"""`python -m vision analyze|evaluate|bench`: the engine from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .decode import FrameError
+from .face import FaceAnalyzer
+from .media import MediaError, analyze_file
+from .model import ModelError
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+DEFAULT_BENCH_VIDEO = DEFAULT_DATA_DIR / "pyfeat" / "WolfgangLanger_Pexels.mp4"
+
+
+def _human_summary(result: dict) -> str:
+    summary = result["summary"]
+    states = ", ".join(f"{state} {seconds:.1f} s" for state, seconds in summary["time_in_state"].items() if seconds)
+    last = result["frames"][-1]
+    lines = [
+        f"{result['source']}: {summary['frames']} frames, face in {summary['face_frames']}",
+        f"  blinks {summary['blinks']} ({summary['blink_rate_per_min']}/min), mean EAR {summary['mean_ear']}, "
+        f"PERCLOS {summary['perclos']:.0%}",
+        f"  last state {last['state']} (engagement {last['engagement']}, faces {last['faces']})",
+        f"  time in state: {states or 'single frame'}; {summary['ms_per_frame']} ms per frame",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    results = []
+    with FaceAnalyzer() as analyzer:  # one model load for every path
+        for path in args.paths:
+            try:
+                results.append(analyze_file(Path(path), analyzer, expressions=not args.no_expressions))
+            except (MediaError, FrameError) as error:
+                print(f"error: {path}: {error}", file=sys.stderr)
+                return 1
+    if args.json:
+        json.dump(results if len(args.paths) > 1 else results[0], sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(_human_summary(result) for result in results))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_all, format_report
+
+    data_dir = Path(args.data_dir)
+    if not data_dir.is_dir():
+        print(f"error: no labelled data at {data_dir}", file=sys.stderr)
+        return 1
+    with FaceAnalyzer() as analyzer:
+        report = evaluate_all(data_dir, analyzer)
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import format_bench, run_bench
+
+    video = Path(args.video)
+    if not video.is_file():
+        print(f"error: bench needs a face video; {video} not found (use --video PATH)", file=sys.stderr)
+        return 1
+    report = run_bench(video, frames=args.frames, rounds=args.rounds, workers=args.workers)
+    print(json.dumps(report) if args.json else format_bench(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vision", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    analyze = commands.add_parser("analyze", help="analyze images and videos")
+    analyze.add_argument("paths", nargs="+")
+    analyze.add_argument("--json", action="store_true", help="one JSON object per path (a list for several)")
+    analyze.add_argument("--no-expressions", action="store_true", help="expression-free mode")
+    analyze.set_defaults(handler=cmd_analyze)
+    evaluate = commands.add_parser("evaluate", help="score the engine on labelled data")
+    evaluate.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR))
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=cmd_evaluate)
+    bench = commands.add_parser("bench", help="per-frame cost against bare model inference")
+    bench.add_argument("--video", default=str(DEFAULT_BENCH_VIDEO))
+    bench.add_argument("--frames", type=int, default=40)
+    bench.add_argument("--rounds", type=int, default=3)
+    bench.add_argument("--workers", type=int, default=int(os.environ.get("VISION_WORKERS") or os.cpu_count() or 1))
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ModelError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
