@@ -1,0 +1,87 @@
+"""`python -m vision`: the JSON contract of analyze, and evaluate/bench printing their tables."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.shared_data
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FRAME_KEYS = {"index", "t", "faces", "face", "ear", "eyes_closed", "blink", "state", "engagement", "yaw", "pitch",
+              "roll", "gaze_x", "gaze_y", "smile", "confusion", "quality"}
+SUMMARY_KEYS = {"frames", "face_frames", "blinks", "blink_rate_per_min", "mean_ear", "perclos", "time_in_state",
+                "ms_per_frame"}
+
+
+def vision_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vision", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+
+@pytest.fixture(scope="module")
+def analyzed_pair(shared_testdata):
+    clip = shared_testdata / "zju_eyeblink" / "1" / "000001M_FBN.avi"
+    photo = shared_testdata / "pyfeat" / "multi_face.jpg"
+    result = vision_cli("analyze", str(clip), str(photo), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_it_gives_one_object_per_path_in_a_list(analyzed_pair, shared_testdata):
+    assert [item["source"] for item in analyzed_pair] == [
+        str(shared_testdata / "zju_eyeblink" / "1" / "000001M_FBN.avi"),
+        str(shared_testdata / "pyfeat" / "multi_face.jpg"),
+    ]
+    for item in analyzed_pair:
+        assert set(item) == {"source", "frames", "blinks", "summary"}
+        assert set(item["summary"]) == SUMMARY_KEYS
+        assert all(set(frame) == FRAME_KEYS for frame in item["frames"])
+
+
+def test_it_numbers_frames_in_opencv_decode_order_with_video_time(analyzed_pair):
+    frames = analyzed_pair[0]["frames"]
+    assert [frame["index"] for frame in frames] == list(range(138))  # the zju summary: 138 decoded frames
+    times = [frame["t"] for frame in frames]
+    assert times == sorted(times) and 4.5 < times[-1] < 5.0
+
+
+def test_it_lists_blinks_and_flags_the_frame_where_each_ends(analyzed_pair):
+    clip = analyzed_pair[0]
+    assert clip["summary"]["blinks"] == len(clip["blinks"]) == 3  # labelled: 3 blinks
+    ends = [frame["index"] for frame in clip["frames"] if frame["blink"]]
+    assert ends == [blink["end_frame"] for blink in clip["blinks"]]
+    for blink in clip["blinks"]:
+        assert blink["start_frame"] < blink["end_frame"] and blink["start_t"] < blink["end_t"]
+    assert 33 < clip["summary"]["blink_rate_per_min"] < 40  # 3 blinks in 4.9 s
+
+
+def test_it_reports_a_photo_as_a_single_frame(analyzed_pair):
+    photo = analyzed_pair[1]
+    assert photo["summary"]["frames"] == 1
+    assert photo["frames"][0]["faces"] >= 2
+    assert photo["frames"][0]["t"] == 0.0
+
+
+def test_it_prints_a_human_summary_without_json(shared_testdata):
+    result = vision_cli("analyze", str(shared_testdata / "pyfeat" / "single_face.jpg"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "1 frames, face in 1" in result.stdout
+
+
+def test_it_says_clearly_when_a_file_is_missing(tmp_path):
+    result = vision_cli("analyze", str(tmp_path / "nothing.mp4"))
+    assert result.returncode == 1
+    assert "no such file" in result.stderr
+
+
+def test_it_benchmarks_and_prints_the_ratio_to_bare_inference(shared_testdata):
+    result = vision_cli("bench", "--frames", "3", "--rounds", "1", "--workers", "2", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    for size in ("640x480", "320x240"):
+        row = report["sizes"][size]
+        assert row["inference_ms"] > 0 and row["decode_ms"] > 0
+        assert row["ratio_whole_to_inference"] == pytest.approx(row["whole_ms"] / row["inference_ms"], rel=0.01)

@@ -1,0 +1,38 @@
+"""Face presence on real photos and clips: faces found where people are, none where none are."""
+
+import pytest
+
+from vision.evaluate import FACE_IMAGES, NON_FACE_IMAGES
+from vision.media import analyze_file
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.mark.parametrize("name", NON_FACE_IMAGES)
+def test_it_reports_no_face_on_images_without_people(name, analyze_image):
+    assert analyze_image(name).faces == 0
+
+
+@pytest.mark.parametrize("name", FACE_IMAGES)
+def test_it_finds_the_face_in_portraits(name, analyze_image):
+    analysis = analyze_image(name)
+    assert analysis.faces >= 1
+    assert 0.15 < analysis.face.ear < 0.5
+
+
+def test_it_finds_every_london_face(shared_testdata, analyze_image):
+    images = sorted((shared_testdata / "london_faces").glob("*_front/*.jpg"))
+    assert len(images) == 30
+    missed = [path.name for path in images if analyze_image(path).faces == 0]
+    assert missed == []
+
+
+def test_it_counts_a_second_person_in_view(analyze_image):
+    assert analyze_image("pyfeat/multi_face.jpg").faces >= 2
+
+
+def test_it_says_absent_on_a_clip_without_people(shared_testdata, analyzer):
+    result = analyze_file(shared_testdata / "pyfeat" / "no_face.mp4", analyzer)
+    assert result["summary"]["face_frames"] == 0
+    assert {frame["state"] for frame in result["frames"]} == {"absent"}
+    assert result["frames"][-1]["engagement"] == 0

@@ -1,0 +1,162 @@
+"""The per-student tracker: a real face's analysis, moved through time and poses we control."""
+
+import dataclasses
+
+import pytest
+
+from vision.face import FrameAnalysis
+from vision.signals import Quality
+from vision.tracker import StudentTracker
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def frontal(analyze_image) -> FrameAnalysis:
+    """A real neutral, frontal face from the London set."""
+    analysis = analyze_image("london_faces/neutral_front/002_03.jpg")
+    assert analysis.face is not None and analysis.face.smile < 0.5
+    return analysis
+
+
+def posed(analysis: FrameAnalysis, **changes) -> FrameAnalysis:
+    return dataclasses.replace(analysis, face=dataclasses.replace(analysis.face, **changes))
+
+
+def no_face(analysis: FrameAnalysis) -> FrameAnalysis:
+    return dataclasses.replace(analysis, faces=0, face=None)
+
+
+def run(tracker, segments, fps=10.0, start=0.0):
+    """segments: (seconds, analysis); returns the statuses, one per frame at fps."""
+    statuses, t = [], start
+    for seconds, analysis in segments:
+        end = t + seconds
+        while t < end - 1e-9:
+            statuses.append(tracker.update(t, analysis))
+            t += 1.0 / fps
+    return statuses
+
+
+def test_it_is_focused_on_a_frontal_face(frontal):
+    status = run(StudentTracker(), [(3, frontal)])[-1]
+    assert status.state == "focused"
+    assert status.confidence == "ok"
+    assert status.engagement >= 90
+
+
+def test_it_does_not_call_a_glance_away_distraction(frontal):
+    away = posed(frontal, yaw=frontal.face.yaw + 40)
+    statuses = run(StudentTracker(), [(4, frontal), (1.2, away), (2, frontal)])
+    assert "distracted" not in {status.state for status in statuses}
+
+
+def test_it_calls_looking_away_for_two_seconds_distraction_and_says_why(frontal):
+    away = posed(frontal, yaw=frontal.face.yaw + 40)
+    status = run(StudentTracker(), [(4, frontal), (4.5, away)])[-1]
+    assert status.state == "distracted"
+    assert any(reason.startswith("head turned left for 4 s") for reason in status.reasons), status.reasons
+    assert status.engagement < 40
+
+
+@pytest.mark.parametrize("fps", [2.0, 30.0])
+def test_it_times_distraction_by_the_clock_not_by_frames(frontal, fps):
+    away = posed(frontal, pitch=frontal.face.pitch - 35)
+    statuses = run(StudentTracker(), [(4, frontal), (4, away)], fps=fps)
+    first = next(status for status in statuses if status.state == "distracted")
+    assert 5.9 <= first.t <= 6.6
+    assert any("looking down" in reason for reason in first.reasons)
+
+
+def test_it_learns_a_camera_placed_to_the_side_as_neutral(frontal):
+    side = posed(frontal, yaw=frontal.face.yaw + 35)
+    statuses = run(StudentTracker(), [(20, side)])
+    assert {status.state for status in statuses} == {"focused"}
+
+
+def test_it_honours_a_student_without_gaze_and_pose_rules(frontal):
+    away = posed(frontal, yaw=frontal.face.yaw + 45)
+    statuses = run(StudentTracker(attention_rules=False), [(4, frontal), (10, away)])
+    assert "distracted" not in {status.state for status in statuses}
+
+
+def test_it_marks_absent_after_two_seconds_without_a_face_but_not_for_a_dropped_frame(frontal):
+    tracker = StudentTracker()
+    statuses = run(tracker, [(3, frontal), (0.5, no_face(frontal)), (1, frontal)])
+    assert "absent" not in {status.state for status in statuses}
+    status = run(tracker, [(3, no_face(frontal))], start=4.5)[-1]
+    assert status.state == "absent"
+    assert status.engagement < 30
+    assert any("no face in view for" in reason for reason in status.reasons)
+
+
+def test_it_calls_eyes_shut_for_seconds_drowsy(frontal):
+    shut = posed(frontal, ear_left=0.05, ear_right=0.05)
+    status = run(StudentTracker(), [(5, frontal), (3, shut)])[-1]
+    assert status.state == "drowsy"
+    assert any(reason.startswith("eyes closed for") for reason in status.reasons)
+    assert status.blinks == 0
+
+
+def test_it_reports_perclos_over_the_last_minute(frontal):
+    shut = posed(frontal, ear_left=0.05, ear_right=0.05)
+    # 12 cycles of 4 s open and 1 s shut: a fifth of the time closed, never a blink (1 s is too long).
+    status = run(StudentTracker(), [(4, frontal), (1, shut)] * 12)[-1]
+    assert status.perclos == pytest.approx(0.2, abs=0.03)
+
+
+def test_it_becomes_happy_when_a_smile_lasts(frontal):
+    smiling = posed(frontal, smile=0.9)
+    statuses = run(StudentTracker(), [(3, frontal), (0.5, smiling), (1, frontal), (2, smiling)])
+    states = [status.state for status in statuses]
+    assert states[:45].count("happy") == 0  # half a second of smile is not a mood
+    assert states[-1] == "happy"
+
+
+def test_it_becomes_confused_when_brows_stay_lowered(frontal):
+    puzzled = posed(frontal, confusion=0.8)
+    assert run(StudentTracker(), [(3, frontal), (3, puzzled)])[-1].state == "confused"
+
+
+def test_it_never_says_happy_or_confused_without_expressions(frontal):
+    smiling = posed(frontal, smile=0.9, confusion=0.9)
+    statuses = run(StudentTracker(expressions=False), [(3, frontal), (5, smiling)])
+    assert {status.state for status in statuses} == {"focused"}
+    assert statuses[-1].to_dict()["expression"] is None
+
+
+@pytest.mark.parametrize(
+    ("quality", "words"),
+    [
+        (Quality(face_px=40, brightness=120, frontal=1.0), "too small"),
+        (Quality(face_px=300, brightness=15, frontal=1.0), "too dark"),
+    ],
+)
+def test_it_says_uncertain_instead_of_guessing_on_a_poor_picture(frontal, quality, words):
+    poor = posed(frontal, quality=quality, smile=0.9, ear_left=0.05, ear_right=0.05)
+    status = run(StudentTracker(), [(3, frontal), (4, poor)])[-1]
+    assert status.confidence == "uncertain"
+    assert status.state == "focused"  # neither happy nor drowsy from a picture it cannot read
+    assert any(words in reason for reason in status.reasons)
+
+
+def test_it_counts_blinks_and_a_rate_per_minute(frontal):
+    closed = posed(frontal, ear_left=0.05, ear_right=0.05)
+    status = run(StudentTracker(), [(4.8, frontal)] + [(0.2, closed), (4.8, frontal)] * 6, fps=30)[-1]
+    assert status.blinks == 6
+    assert status.blink_rate_per_min == pytest.approx(6 * 60 / 34.8, abs=0.5)
+
+
+def test_it_refuses_time_going_backwards(frontal):
+    tracker = StudentTracker()
+    tracker.update(5.0, frontal)
+    with pytest.raises(ValueError, match="backwards"):
+        tracker.update(4.0, frontal)
+
+
+def test_its_status_is_small_and_json_safe(frontal):
+    import json
+
+    payload = run(StudentTracker(), [(2, frontal)])[-1].to_dict()
+    assert len(json.dumps(payload)) < 1000
+    assert {"state", "engagement", "confidence", "reasons", "ear", "blinks", "perclos", "gaze", "head"} <= set(payload)
