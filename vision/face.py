@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import operator
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from mediapipe.tasks.python.core.base_options import BaseOptions
 from mediapipe.tasks.python.vision import FaceLandmarker, FaceLandmarkerOptions, RunningMode
@@ -82,31 +85,45 @@ class FaceAnalyzer:
         return self._landmarker.detect(Image(image_format=ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
 
     def analyze(self, rgb: np.ndarray) -> FrameAnalysis:
+        return self.analysis_from_result(rgb, self.detect(rgb))
+
+    @staticmethod
+    def analysis_from_result(rgb: np.ndarray, result) -> FrameAnalysis:
+        """Our part of the work on the model's result: the signals of the main face."""
         height, width = rgb.shape[:2]
-        result = self.detect(rgb)
         if not result.face_landmarks:
             return FrameAnalysis(width=width, height=height, faces=0, face=None)
-        scale = np.array([width, height, width], dtype=np.float64)
-        meshes = [
-            np.array([(point.x, point.y, point.z) for point in face], dtype=np.float64) * scale
-            for face in result.face_landmarks
-        ]
-        main = max(range(len(meshes)), key=lambda index: np.ptp(meshes[index][:, 0]))
+        # Only the largest face is analysed; its width is read from two cheek points before any conversion.
+        main = max(range(len(result.face_landmarks)), key=lambda index: _face_width(result.face_landmarks[index]))
+        landmarks = _to_pixels(result.face_landmarks[main], width, height)
         face = _face_signals(
             rgb,
-            meshes[main],
+            landmarks,
             {category.category_name: category.score for category in result.face_blendshapes[main]},
             result.facial_transformation_matrixes[main],
         )
-        return FrameAnalysis(width=width, height=height, faces=len(meshes), face=face)
+        return FrameAnalysis(width=width, height=height, faces=len(result.face_landmarks), face=face)
+
+
+# The mesh's left and right cheek contour points: their distance is the face's width.
+CHEEK_POINTS = (234, 454)
+_XYZ = operator.attrgetter("x", "y", "z")
+
+
+def _face_width(face) -> float:
+    return abs(face[CHEEK_POINTS[1]].x - face[CHEEK_POINTS[0]].x)
+
+
+def _to_pixels(face, width: int, height: int) -> np.ndarray:
+    """(478, 3) array of x, y in pixels and z on the x scale; fromiter skips building a tuple list."""
+    flat = np.fromiter(itertools.chain.from_iterable(map(_XYZ, face)), dtype=np.float64, count=3 * len(face))
+    return flat.reshape(-1, 3) * np.array([width, height, width], dtype=np.float64)
 
 
 def _face_signals(
     rgb: np.ndarray, landmarks: np.ndarray, blendshapes: dict[str, float], transformation: np.ndarray
 ) -> FaceSignals:
-    x_min, y_min = landmarks[:, :2].min(axis=0)
-    x_max, y_max = landmarks[:, :2].max(axis=0)
-    box = (int(x_min), int(y_min), int(round(x_max - x_min)), int(round(y_max - y_min)))
+    box = cv2.boundingRect(landmarks[:, :2].astype(np.float32))
     ear_left, ear_right = signals.eye_aspect_ratios(landmarks)
     gaze_x, gaze_y = signals.iris_gaze(landmarks)
     yaw, pitch, roll = signals.head_pose(transformation)

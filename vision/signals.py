@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 # The six eye points of Soukupová & Čech (2016), p1..p6, on MediaPipe's 468-point mesh:
@@ -42,11 +43,12 @@ CONFUSION_GAIN = 2.0
 
 def eye_aspect_ratio(points: np.ndarray) -> float:
     """EAR of one eye from its six points p1..p6 (rows of x, y): (|p2-p6| + |p3-p5|) / (2 |p1-p4|)."""
-    p1, p2, p3, p4, p5, p6 = points[:, :2]
-    width = float(np.linalg.norm(p1 - p4))
+    # Plain floats: for six points NumPy's per-call overhead would cost more than the arithmetic.
+    p1, p2, p3, p4, p5, p6 = (point[:2] for point in np.asarray(points).tolist())
+    width = math.dist(p1, p4)
     if width == 0.0:
         return 0.0
-    return float((np.linalg.norm(p2 - p6) + np.linalg.norm(p3 - p5)) / (2.0 * width))
+    return (math.dist(p2, p6) + math.dist(p3, p5)) / (2.0 * width)
 
 
 def eye_aspect_ratios(landmarks: np.ndarray) -> tuple[float, float]:
@@ -58,15 +60,16 @@ def eye_aspect_ratios(landmarks: np.ndarray) -> tuple[float, float]:
 
 def _iris_offset(landmarks: np.ndarray, corners: tuple[int, int], iris: int) -> tuple[float, float]:
     """Iris centre relative to the eye centre, along and across the corner line, in half eye widths."""
-    start, end = landmarks[corners[0], :2], landmarks[corners[1], :2]
-    axis = end - start
-    half_width = float(np.linalg.norm(axis)) / 2.0
-    if half_width == 0.0:
+    (start_x, start_y), (end_x, end_y), (iris_x, iris_y) = landmarks[[corners[0], corners[1], iris], :2].tolist()
+    axis_x, axis_y = end_x - start_x, end_y - start_y
+    width = math.hypot(axis_x, axis_y)
+    if width == 0.0:
         return 0.0, 0.0
-    along = axis / (2.0 * half_width)
-    across = np.array([-along[1], along[0]])  # points down the image when the eye line is level
-    offset = landmarks[iris, :2] - (start + end) / 2.0
-    return float(offset @ along) / half_width, float(offset @ across) / half_width
+    offset_x, offset_y = iris_x - (start_x + end_x) / 2.0, iris_y - (start_y + end_y) / 2.0
+    # Along the eye line, and across it (pointing down the image when the eye line is level).
+    along = (offset_x * axis_x + offset_y * axis_y) / width
+    across = (-offset_x * axis_y + offset_y * axis_x) / width
+    return along / (width / 2.0), across / (width / 2.0)
 
 
 def iris_gaze(landmarks: np.ndarray) -> tuple[float, float]:
@@ -100,12 +103,11 @@ def _pair(blendshapes: Mapping[str, float], name: str) -> float:
     return (blendshapes.get(name + "Left", 0.0) + blendshapes.get(name + "Right", 0.0)) / 2.0
 
 
-def _face_frame(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Unit vectors along and down the face (from the outer eye corners) and the interocular distance."""
-    eye_line = landmarks[LEFT_EYE_CORNERS[1], :2] - landmarks[RIGHT_EYE_CORNERS[0], :2]
-    interocular = float(np.linalg.norm(eye_line)) or 1.0
-    along = eye_line / interocular
-    return along, np.array([-along[1], along[0]]), interocular
+def _interocular(landmarks: np.ndarray) -> tuple[float, float, float]:
+    """The outer eye corners' distance and the unit vector down the face, perpendicular to the eye line."""
+    (right_x, right_y), (left_x, left_y) = landmarks[[RIGHT_EYE_CORNERS[0], LEFT_EYE_CORNERS[1]], :2].tolist()
+    distance = math.hypot(left_x - right_x, left_y - right_y) or 1.0
+    return distance, -(left_y - right_y) / distance, (left_x - right_x) / distance
 
 
 def mouth_corner_lift(landmarks: np.ndarray) -> float:
@@ -113,19 +115,21 @@ def mouth_corner_lift(landmarks: np.ndarray) -> float:
 
     Measured in the face's own frame, so a tilted head does not read as a smile.
     """
-    _, down, interocular = _face_frame(landmarks)
-    lip_centre = (landmarks[UPPER_LIP_INNER, :2] + landmarks[LOWER_LIP_INNER, :2]) / 2.0
-    corners = (landmarks[MOUTH_CORNERS[0], :2] + landmarks[MOUTH_CORNERS[1], :2]) / 2.0
-    return float((lip_centre - corners) @ down) / interocular
+    interocular, down_x, down_y = _interocular(landmarks)
+    (upper_x, upper_y), (lower_x, lower_y), (left_x, left_y), (right_x, right_y) = landmarks[
+        [UPPER_LIP_INNER, LOWER_LIP_INNER, MOUTH_CORNERS[0], MOUTH_CORNERS[1]], :2
+    ].tolist()
+    lift_x = (upper_x + lower_x - left_x - right_x) / 2.0
+    lift_y = (upper_y + lower_y - left_y - right_y) / 2.0
+    return (lift_x * down_x + lift_y * down_y) / interocular
 
 
 def lip_gap_area(landmarks: np.ndarray) -> float:
     """Area inside the inner lip contour, in squared interocular distances (0 with the lips together)."""
-    _, _, interocular = _face_frame(landmarks)
-    points = landmarks[list(INNER_LIP_CONTOUR), :2]
-    x, y = points[:, 0], points[:, 1]
-    shoelace = 0.5 * abs(float(x @ np.roll(y, 1) - y @ np.roll(x, 1)))
-    return shoelace / (interocular * interocular)
+    interocular, _, _ = _interocular(landmarks)
+    points = landmarks[list(INNER_LIP_CONTOUR), :2].tolist()
+    twice_area = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1]))
+    return abs(twice_area) / 2.0 / (interocular * interocular)
 
 
 def smile_score(blendshapes: Mapping[str, float], landmarks: np.ndarray) -> float:
@@ -167,10 +171,10 @@ class Quality:
 
 def face_quality(rgb: np.ndarray, box: tuple[int, int, int, int], yaw: float, pitch: float) -> Quality:
     x, y, width, height = box
-    # Every fourth pixel is plenty for a mean and keeps this off the per-frame budget.
-    patch = rgb[max(y, 0) : y + height : 4, max(x, 0) : x + width : 4]
+    # Every fourth row is plenty for a mean; whole rows keep the view contiguous, so OpenCV reads it in place.
+    patch = rgb[max(y, 0) : y + height : 4, max(x, 0) : x + width]
     if patch.size:
-        red, green, blue = (float(patch[..., channel].mean()) for channel in range(3))
+        red, green, blue, _ = cv2.mean(patch)
         brightness = 0.299 * red + 0.587 * green + 0.114 * blue
     else:
         brightness = 0.0
