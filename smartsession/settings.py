@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    # Swagger UI's files from our own static files: no CDN, so /api/docs/ works offline and visits don't leak.
+    "drf_spectacular_sidecar",
     "classroom",
     "sessions_app",
 ]
@@ -136,7 +139,31 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# /api/schema/ and /api/docs/ (drf-spectacular).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SmartSession API",
+    "DESCRIPTION": "Session records of the classroom engagement monitor. Authenticate with the session cookie "
+    "(and its CSRF token) or with `Authorization: Token <key>` from /api/auth/token/.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Ended sessions and their samples older than this are deleted by `manage.py purge_sessions`
+# (run it daily from cron); a year covers a school year with room for the report at its end.
+SMARTSESSION_RETENTION_DAYS = envint("SMARTSESSION_RETENTION_DAYS", 365)
+if SMARTSESSION_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(f"SMARTSESSION_RETENTION_DAYS must be 0 or more, not {SMARTSESSION_RETENTION_DAYS}.")
+# How often the live recorder stores a metric sample of each student's session: 720 rows an hour at 5 s,
+# fine enough for a chart of a lesson and small enough for a year of classes.
+SMARTSESSION_SAMPLE_SECONDS = envint("SMARTSESSION_SAMPLE_SECONDS", 5)
+if SMARTSESSION_SAMPLE_SECONDS < 1:
+    raise ImproperlyConfigured(f"SMARTSESSION_SAMPLE_SECONDS must be at least 1, not {SMARTSESSION_SAMPLE_SECONDS}.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
