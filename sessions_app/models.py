@@ -1,6 +1,103 @@
-"""Student sessions and their engagement metric samples will live here.
+"""A student's monitoring sessions and the engagement metrics sampled during them.
 
-Empty for now: the skeleton only wires the app in. Rules about sessions go in
-sessions_app/services.py (session_start, session_record_samples, session_end),
-called by both the DRF views and the classroom consumers.
+Only numbers are stored: frames, landmarks and images never reach the database (there are no
+fields for them). A session's totals are computed once, when it ends (sessions_app/services.py).
+The class is referred to as "classroom.Classroom" and never imported: classroom depends on
+sessions_app, not the other way round (docs/architecture.md).
 """
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Session(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ENDED = "ended", "Ended"
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="engagement_sessions"
+    )
+    # SET_NULL: deleting a class keeps its students' records; they show as "no class".
+    classroom = models.ForeignKey(
+        "classroom.Classroom", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+
+    # Totals, filled in when the session ends.
+    frames_analysed = models.PositiveIntegerField(default=0)
+    blink_count = models.PositiveIntegerField(default=0)
+    blink_rate_per_min = models.FloatField(null=True, blank=True)
+    mean_ear = models.FloatField(null=True, blank=True, help_text="Mean eye aspect ratio over the samples with a face.")
+    min_ear = models.FloatField(null=True, blank=True)
+    mean_engagement = models.FloatField(null=True, blank=True, help_text="0-100")
+    perclos = models.FloatField(null=True, blank=True, help_text="Mean share of time with the eyes closed, 0-1.")
+    time_in_state = models.JSONField(default=dict, blank=True, help_text="Seconds spent in each state.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # A student's history, a class's history, and close_stale_sessions / purge_sessions.
+            models.Index(fields=["student", "-started_at"], name="session_student_started"),
+            models.Index(fields=["classroom", "-started_at"], name="session_class_started"),
+            models.Index(fields=["status", "started_at"], name="session_status_started"),
+        ]
+        constraints = [
+            # A partial unique index on both SQLite and PostgreSQL: two tabs or two servers starting a
+            # session for the same student at once cannot both succeed (services.session_start retries).
+            models.UniqueConstraint(
+                fields=["student"],
+                condition=models.Q(status="active"),
+                name="session_one_active_per_student",
+                violation_error_message="This student already has an active session.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def duration(self) -> timedelta:
+        """Until ended_at, or until now for a session still active."""
+        return (self.ended_at or timezone.now()) - self.started_at
+
+    @property
+    def dominant_state(self) -> str | None:
+        """The state with the most seconds, or None before any were recorded."""
+        if not self.time_in_state:
+            return None
+        return max(self.time_in_state, key=self.time_in_state.__getitem__)
+
+
+class MetricSample(models.Model):
+    """One snapshot of the live tracker's status, every SMARTSESSION_SAMPLE_SECONDS of a session."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="samples")
+    time = models.DateTimeField()
+    ear = models.FloatField(null=True, blank=True, help_text="Eye aspect ratio; empty when no face was seen.")
+    blinks = models.PositiveIntegerField(help_text="Blinks so far in this session.")
+    blink_rate_per_min = models.FloatField()
+    engagement = models.PositiveSmallIntegerField(help_text="0-100")
+    state = models.CharField(max_length=16)
+    perclos = models.FloatField()
+    confidence = models.CharField(max_length=16)
+    frames = models.PositiveIntegerField(help_text="Frames analysed so far in this session.")
+
+    class Meta:
+        ordering = ["time", "id"]
+        indexes = [models.Index(fields=["session", "time"], name="sample_session_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(engagement__lte=100), name="sample_engagement_at_most_100"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} at {self.time:%H:%M:%S}: {self.state} {self.engagement}"
