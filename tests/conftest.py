@@ -161,3 +161,59 @@ def london_report(shared_testdata, analyzer):
     from vision.evaluate import evaluate_london
 
     return evaluate_london(shared_testdata, analyzer)
+
+
+# Classroom: users, teachers and a class as real rows in the test database. Users get no password
+# unless a test passes one, because hashing costs about 0.3 s each.
+@pytest.fixture
+def make_user(db, django_user_model):
+    """make_user("ada", teacher=True, first_name="Ada"): a user, in the "teachers" group if teacher."""
+
+    def make(username: str, *, teacher: bool = False, **fields):
+        from django.contrib.auth.models import Group
+
+        from classroom.roles import TEACHERS_GROUP
+
+        user = django_user_model.objects.create_user(username=username, **fields)
+        if teacher:
+            group, _ = Group.objects.get_or_create(name=TEACHERS_GROUP)
+            user.groups.add(group)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def teacher(make_user):
+    return make_user("teacher", teacher=True)
+
+
+@pytest.fixture
+def other_teacher(make_user):
+    return make_user("other_teacher", teacher=True)
+
+
+@pytest.fixture
+def student(make_user):
+    return make_user("student")
+
+
+@pytest.fixture
+def other_student(make_user):
+    return make_user("other_student")
+
+
+@pytest.fixture
+def classroom(teacher, student):
+    """A class taught by `teacher` with `student` as its one member, made through the services."""
+    from classroom.services import classroom_create, classroom_join
+
+    created = classroom_create(teacher=teacher, name="Physics 1")
+    classroom_join(student=student, code=created.join_code)
+    return created
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    # For tests that set many passwords: what they check is which password, not how it is hashed.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

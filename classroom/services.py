@@ -1,0 +1,165 @@
+"""The classroom rules, in one place for views, consumers and commands alike.
+
+Everything here is sync ORM code: from async code (consumers) call it through
+channels.db.database_sync_to_async. The objects returned have every relation a caller is
+likely to read already loaded (select_related), because a lazy query from the event loop
+raises SynchronousOnlyOperation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from .models import Classroom, Membership, generate_join_code, normalize_join_code
+from .roles import TEACHERS_GROUP, is_teacher
+
+# WebSocket close codes; 4000-4999 are the application's own (RFC 6455 7.4.2), and these mirror
+# HTTP's 401/403/404 so a client can tell "log in" from "not yours" from "no such class".
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+# A collision among 32**10 codes is so unlikely that a second try always succeeds in practice;
+# the limit only keeps a broken code generator from looping forever.
+JOIN_CODE_ATTEMPTS = 5
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+class AccessDenied(Exception):
+    """Why a socket may not open: a close code for the WebSocket and words for the person."""
+
+    def __init__(self, *, close_code: int, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.error_code = error_code
+        self.message = message
+
+    @classmethod
+    def not_authenticated(cls, message: str) -> AccessDenied:
+        return cls(close_code=CLOSE_NOT_AUTHENTICATED, error_code="not_authenticated", message=message)
+
+    @classmethod
+    def forbidden(cls, message: str) -> AccessDenied:
+        return cls(close_code=CLOSE_FORBIDDEN, error_code="forbidden", message=message)
+
+    @classmethod
+    def not_found(cls) -> AccessDenied:
+        return cls(close_code=CLOSE_NOT_FOUND, error_code="not_found", message="There is no class with this code.")
+
+
+def classroom_create(*, teacher: AbstractBaseUser, name: str, expressions: bool = True) -> Classroom:
+    if not is_teacher(teacher):
+        raise PermissionDenied("Only teachers can create classes.")
+    collision: IntegrityError | None = None
+    for _ in range(JOIN_CODE_ATTEMPTS):
+        try:
+            # A savepoint, so a colliding code does not spoil a transaction the caller has open.
+            with transaction.atomic():
+                return Classroom.objects.create(
+                    teacher=teacher, name=name, expressions=expressions, join_code=generate_join_code()
+                )
+        except IntegrityError as error:
+            collision = error
+    raise collision
+
+
+def classroom_join(*, student: AbstractBaseUser, code: str) -> Membership:
+    """Idempotent: joining a class twice returns the same membership. Unknown code: Classroom.DoesNotExist."""
+    classroom = Classroom.objects.select_related("teacher").get(join_code=normalize_join_code(code))
+    if classroom.teacher_id == student.pk:
+        # The teacher would otherwise appear on their own dashboard as a student being monitored.
+        raise PermissionDenied("You teach this class, so you cannot join it as a student.")
+    membership, _ = Membership.objects.get_or_create(classroom=classroom, student=student)
+    # Loaded already; saves the caller a query (or an async error) when it reads them.
+    membership.classroom = classroom
+    membership.student = student
+    return membership
+
+
+def student_access(*, user: AnyUser, code: str) -> Membership:
+    """The membership that lets `user` stream to the class with `code`, or AccessDenied saying why not.
+
+    Staff and superusers are not special: only members are monitored.
+    """
+    if not user.is_authenticated:
+        raise AccessDenied.not_authenticated("Log in to join this class.")
+    normalized = normalize_join_code(code)
+    membership = (
+        Membership.objects.select_related("classroom__teacher", "student")
+        .filter(classroom__join_code=normalized, student=user)
+        .first()
+    )
+    if membership is None:
+        if not Classroom.objects.filter(join_code=normalized).exists():
+            raise AccessDenied.not_found()
+        raise AccessDenied.forbidden("You are not a member of this class.")
+    return membership
+
+
+def teacher_access(*, user: AnyUser, code: str) -> Classroom:
+    """The class `user` may watch, or AccessDenied saying why not. A superuser may watch any class."""
+    if not user.is_authenticated:
+        raise AccessDenied.not_authenticated("Log in to watch this class.")
+    classroom = Classroom.objects.select_related("teacher").filter(join_code=normalize_join_code(code)).first()
+    if classroom is None:
+        raise AccessDenied.not_found()
+    if classroom.teacher_id != user.pk and not user.is_superuser:
+        raise AccessDenied.forbidden("Only this class's teacher can watch it.")
+    return classroom
+
+
+def student_display_name(user: AbstractBaseUser) -> str:
+    """What a teacher sees for a student: the full name if there is one, else the username."""
+    full_name = user.get_full_name().strip() if hasattr(user, "get_full_name") else ""
+    return full_name or user.get_username()
+
+
+# The demo data `manage.py seed_demo` creates, for trying SmartSession locally.
+DEMO_TEACHER_USERNAME = "teacher"
+DEMO_STUDENT_PREFIX = "student"
+DEMO_CLASS_NAME = "Demo class"
+DEMO_CLASS_CODE = "DEMOCLASS"
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    teacher: AbstractBaseUser
+    students: list[AbstractBaseUser]
+    classroom: Classroom
+
+
+def _demo_user(*, username: str, password: str) -> AbstractBaseUser:
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    # Checked first so that a second run with the same password writes nothing at all.
+    if not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def seed_demo(*, students: int, password: str) -> DemoAccounts:
+    """Idempotent: a second run changes nothing but the passwords, and those only if `password` differs.
+
+    Fewer `students` than a previous run leaves the extra students in place; nothing is deleted.
+    """
+    if students < 0:
+        raise ValueError(f"students must be 0 or more, not {students}")
+    teachers, _ = Group.objects.get_or_create(name=TEACHERS_GROUP)
+    teacher = _demo_user(username=DEMO_TEACHER_USERNAME, password=password)
+    teacher.groups.add(teachers)
+    classroom, _ = Classroom.objects.get_or_create(
+        join_code=DEMO_CLASS_CODE, defaults={"name": DEMO_CLASS_NAME, "teacher": teacher}
+    )
+    student_users = []
+    for number in range(1, students + 1):
+        student = _demo_user(username=f"{DEMO_STUDENT_PREFIX}{number}", password=password)
+        Membership.objects.get_or_create(classroom=classroom, student=student)
+        student_users.append(student)
+    return DemoAccounts(teacher=teacher, students=student_users, classroom=classroom)
