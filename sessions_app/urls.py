@@ -1,0 +1,13 @@
+"""Mounted at /api/ by smartsession/urls.py."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("session/start/", views.SessionStartView.as_view(), name="session-start"),
+    path("session/history/", views.SessionHistoryView.as_view(), name="session-history"),
+    path("session/<int:session_id>/", views.SessionDetailView.as_view(), name="session-detail"),
+    path("session/<int:session_id>/end/", views.SessionEndView.as_view(), name="session-end"),
+    path("session/<int:session_id>/samples.csv", views.SessionSamplesCsvView.as_view(), name="session-samples-csv"),
+]

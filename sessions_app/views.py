@@ -1,0 +1,148 @@
+"""The session API: input serializer, service, output serializer. Every rule is in services.py.
+
+Status codes:
+- 401: not logged in (no session cookie, no valid token).
+- 404: a session you may not read, whether it exists or not; an unknown class code.
+- 403: a session you may read but not end (a teacher's class, staff); a class you neither teach
+  nor belong to; starting a session in a class you are not a member of.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import services
+from .models import Session
+from .serializers import (
+    MetricSampleSerializer,
+    SessionDetailSerializer,
+    SessionEndInputSerializer,
+    SessionHistoryQuerySerializer,
+    SessionSerializer,
+    SessionStartInputSerializer,
+)
+
+UNKNOWN_CLASS = "There is no class with this code."
+# Token first: DRF answers an anonymous request with 401 only when the first authenticator names a
+# WWW-Authenticate scheme, and SessionAuthentication names none (it would be 403). Cookie requests
+# are still authenticated, with CSRF checked on unsafe methods.
+AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+
+class SessionAPIView(APIView):
+    authentication_classes = AUTHENTICATION
+
+
+class SessionPagination(PageNumberPagination):
+    page_size = 20
+
+
+def _session_or_404(request: Request, session_id: int) -> Session:
+    try:
+        return services.session_for_user(user=request.user, session_id=session_id)
+    except Session.DoesNotExist:
+        raise NotFound("No such session.") from None
+
+
+class SessionStartView(SessionAPIView):
+    @extend_schema(
+        request=SessionStartInputSerializer,
+        responses={
+            201: OpenApiResponse(SessionSerializer, description="A new session was started."),
+            200: OpenApiResponse(SessionSerializer, description="The session already active for this class."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SessionStartInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        classroom = None
+        if "classroom" in serializer.validated_data:
+            try:
+                classroom = services.classroom_by_code(serializer.validated_data["classroom"])
+            except ObjectDoesNotExist:
+                raise NotFound(UNKNOWN_CLASS) from None
+        session, created = services.session_start(student=request.user, classroom=classroom)
+        return Response(
+            SessionSerializer(session).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class SessionEndView(SessionAPIView):
+    @extend_schema(request=SessionEndInputSerializer, responses=SessionSerializer)
+    def post(self, request: Request, session_id: int) -> Response:
+        session = _session_or_404(request, session_id)
+        services.session_check_can_end(user=request.user, session=session)
+        serializer = SessionEndInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_end(session_id=session.pk, client_totals=serializer.validated_data or None)
+        return Response(SessionSerializer(session).data)
+
+
+@extend_schema(parameters=[SessionHistoryQuerySerializer])
+class SessionHistoryView(generics.ListAPIView):
+    """Sessions you may read, newest first, 20 a page."""
+
+    authentication_classes = AUTHENTICATION
+    serializer_class = SessionSerializer
+    pagination_class = SessionPagination
+
+    def get_queryset(self) -> QuerySet[Session]:
+        query = SessionHistoryQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            sessions = services.sessions_visible_to(
+                self.request.user, classroom_code=query.validated_data.get("classroom")
+            )
+        except ObjectDoesNotExist:
+            raise NotFound(UNKNOWN_CLASS) from None
+        return services.sessions_started_between(
+            sessions, start=query.validated_data.get("from"), end=query.validated_data.get("to")
+        )
+
+
+class SessionDetailView(generics.RetrieveAPIView):
+    """A session you may read, with its samples in time order."""
+
+    authentication_classes = AUTHENTICATION
+    serializer_class = SessionDetailSerializer
+    lookup_url_kwarg = "session_id"
+
+    def get_queryset(self) -> QuerySet[Session]:
+        return services.sessions_visible_to(self.request.user).prefetch_related("samples")
+
+
+class SessionSamplesCsvView(SessionAPIView):
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request, session_id: int) -> HttpResponse:
+        session = _session_or_404(request, session_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="session-{session.pk}-samples.csv"'
+        columns = MetricSampleSerializer.Meta.fields
+        writer = csv.writer(response)
+        writer.writerow(columns)
+        for row in session.samples.order_by("time", "id").values_list(*columns).iterator():
+            writer.writerow([_csv_value(value) for value in row])
+        return response
+
+
+def _csv_value(value: object) -> object:
+    # The same ISO 8601 times as the JSON API, and an empty cell for "no face seen" rather than "None".
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return serializers.DateTimeField().to_representation(value)
+    return value
