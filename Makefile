@@ -21,9 +21,11 @@ setup:
 	@$(BIN)/python -m smartsession.envcheck
 	@$(BIN)/python manage.py check_face_model
 	@$(BIN)/python manage.py migrate --no-input --verbosity 0
-	@# Demo data (seed_demo) will be loaded here once the classroom models exist.
 
+# Demo data in `run` and not in `setup`: `make test` also runs setup, and CI's DATABASE_URL needs no demo
+# accounts (each password costs ~0.3 s to hash). seed_demo is idempotent, so every `make run` may call it.
 run: setup
+	@$(BIN)/python manage.py seed_demo
 	$(BIN)/daphne -b 127.0.0.1 -p $${PORT:-8000} smartsession.asgi:application
 
 test: setup
