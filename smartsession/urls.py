@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
 
 from classroom import views as classroom_views
 
@@ -7,4 +8,7 @@ urlpatterns = [
     path("", classroom_views.home, name="home"),
     path("healthz", classroom_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # For non-browser clients: {"username", "password"} -> {"token"}, sent as `Authorization: Token <key>`
+    # on API requests and on the WebSocket handshake (classroom/auth.py).
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
 ]
