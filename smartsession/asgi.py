@@ -9,13 +9,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsession.settings")
 # Set up Django (apps, models) before anything below imports consumers that import models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 import classroom.routing  # noqa: E402
+from classroom.auth import SmartSessionAuthStack  # noqa: E402
 
 # Plain `daphne` (unlike `manage.py runserver`) serves no static files; in development we
 # serve them from the app so `make run` shows a styled page. With DEBUG off, static files
@@ -26,8 +26,11 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         # The origin check keeps other web sites' pages from opening sockets with our users' cookies.
+        # It also refuses a handshake with no Origin header at all (unless ALLOWED_HOSTS has "*"), so
+        # non-browser clients must send one naming an allowed host, e.g. "Origin: http://localhost".
+        # Then the session cookie, else an `Authorization: Token` header, sets scope["user"].
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(classroom.routing.websocket_urlpatterns))
+            SmartSessionAuthStack(URLRouter(classroom.routing.websocket_urlpatterns))
         ),
     }
 )

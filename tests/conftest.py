@@ -217,3 +217,33 @@ def classroom(teacher, student):
 def fast_password_hashing(settings):
     # For tests that set many passwords: what they check is which password, not how it is hashed.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _close_in_memory_database_connections_of_this_thread() -> None:
+    from django.db import connections
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    for connection in connections.all(initialized_only=True):
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            # BaseDatabaseWrapper.close, because SQLite's close() ignores an in-memory database, which is
+            # what the test database is; the main thread's connection keeps that shared database alive.
+            BaseDatabaseWrapper.close(connection)
+
+
+@pytest.fixture(autouse=True)
+def _no_database_connection_left_in_the_sync_thread(request: pytest.FixtureRequest):
+    """After an async test with the database on SQLite, close what database_sync_to_async opened.
+
+    Those calls run in asgiref's one shared sync thread. On SQLite the test database lives in memory
+    and Django never closes a connection to it, so the connection outlives the test; a later consumer
+    test without database access then fails inside channels' own aclose_old_connections (it asks the
+    connection for its autocommit state, which pytest-django forbids). PostgreSQL connections are
+    closed by Django and channels as usual and are left to them.
+    """
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
+        return
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor.submit(_close_in_memory_database_connections_of_this_thread).result(timeout=30)
