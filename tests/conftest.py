@@ -163,6 +163,25 @@ def london_report(shared_testdata, analyzer):
     return evaluate_london(shared_testdata, analyzer)
 
 
+# Real frames for the live sockets: a webcam-like clip of one man, and a photo with nobody in it.
+@pytest.fixture(scope="session")
+def face_frames(shared_testdata):
+    """(t in seconds, JPEG bytes) for every frame of pyfeat/single_face.mp4 (640x360, 30 fps, 72 frames)."""
+    import cv2
+
+    from vision.media import read_frames
+
+    return [
+        (t, cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes())
+        for _, t, rgb in read_frames(shared_testdata / "pyfeat" / "single_face.mp4")
+    ]
+
+
+@pytest.fixture(scope="session")
+def nonface_jpeg(shared_testdata):
+    return (shared_testdata / "nonface" / "fox-715588_640.jpg").read_bytes()
+
+
 # Classroom: users, teachers and a class as real rows in the test database. Users get no password
 # unless a test passes one, because hashing costs about 0.3 s each.
 @pytest.fixture

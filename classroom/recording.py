@@ -1,0 +1,166 @@
+"""The live stream's durable record: a session per student, a metric sample every few seconds of stream.
+
+Writes go through sessions_app.services in batches, on a thread of their own, never awaited by the frame
+path: a slow or briefly unavailable database does not slow feedback. Samples wait in a bounded buffer and
+are written when the database answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+
+def _session_services():
+    # Imported on use: sessions_app must not be needed just to load the consumers' module.
+    from sessions_app import services
+
+    return services
+
+# Write at least this often while a student streams.
+FLUSH_EVERY_S = 10.0
+# An hour of samples at one per 5 s; past that the oldest unsent samples go first.
+BUFFER_LIMIT = 720
+# One writer thread: the record of a class is small, and writes stay in the order they were made.
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+
+
+def _run_in_writer(function, /, **kwargs) -> asyncio.Future:
+    def call():
+        close_old_connections()  # a connection the database dropped is replaced, not reused
+        try:
+            return function(**kwargs)
+        finally:
+            close_old_connections()
+
+    return asyncio.get_running_loop().run_in_executor(_writer, call)
+
+
+def _start_session(*, student_id: int, classroom_id: int):
+    from django.contrib.auth import get_user_model
+
+    from .models import Classroom
+
+    student = get_user_model().objects.get(pk=student_id)
+    return _session_services().session_start(student=student, classroom=Classroom.objects.get(pk=classroom_id))
+
+
+def sample_seconds() -> float:
+    return float(getattr(settings, "SMARTSESSION_SAMPLE_SECONDS", 5))
+
+
+class SessionRecorder:
+    """One student's record in one class; lives as long as the student's live state, across reconnects."""
+
+    def __init__(self, *, student_id: int, classroom_id: int) -> None:
+        self.student_id, self.classroom_id = student_id, classroom_id
+        self.session_id: int | None = None
+        self.dropped = 0
+        self.frames = 0
+        self._buffer: deque = deque()
+        self._stream_origin: tuple[float, datetime] | None = None  # (stream t, wall time) of the first frame
+        self._next_sample_t: float | None = None
+        self._last: tuple[float, dict[str, Any]] | None = None
+        self._last_recorded_t: float | None = None
+        self._flushing: asyncio.Task | None = None
+        self._ticker: asyncio.Task | None = None
+
+    def _wall_time(self, t: float) -> datetime:
+        origin_t, origin_wall = self._stream_origin
+        return origin_wall + timedelta(seconds=t - origin_t)
+
+    def _sample(self, t: float, status: dict[str, Any]):
+        return _session_services().SampleIn(
+            time=self._wall_time(t),
+            ear=status.get("ear"),
+            blinks=status["blinks"],
+            blink_rate_per_min=status["blink_rate_per_min"],
+            engagement=status["engagement"],
+            state=status["state"],
+            perclos=status["perclos"],
+            confidence=status["confidence"],
+            frames=self.frames,
+        )
+
+    def _keep(self, sample, t: float) -> None:
+        if len(self._buffer) >= BUFFER_LIMIT:
+            self._buffer.popleft()
+            self.dropped += 1
+        self._buffer.append(sample)
+        self._last_recorded_t = t
+
+    def on_status(self, t: float, status: dict[str, Any]) -> None:
+        """Every analysed frame: cheap, no I/O. A sample is taken each time stream time passes a boundary."""
+        self.frames += 1
+        if self._stream_origin is None:
+            self._stream_origin = (t, datetime.now(timezone.utc))
+            self._next_sample_t = t + sample_seconds()
+            self._ticker = asyncio.ensure_future(self._flush_periodically())
+        self._last = (t, status)
+        if t >= self._next_sample_t:
+            self._keep(self._sample(t, status), t)
+            while self._next_sample_t <= t:
+                self._next_sample_t += sample_seconds()
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Start the session if needed and write what is buffered; on a database error keep it for next time."""
+        if self._flushing is not None:
+            await asyncio.shield(self._flushing)
+            return
+        self._flushing = asyncio.ensure_future(self._write())
+        try:
+            await asyncio.shield(self._flushing)
+        finally:
+            self._flushing = None
+
+    async def _write(self) -> None:
+        try:
+            if self.session_id is None:
+                session, _ = await _run_in_writer(
+                    _start_session,
+                    student_id=self.student_id, classroom_id=self.classroom_id,
+                )
+                self.session_id = session.pk
+            if self._buffer:
+                batch = list(self._buffer)
+                await _run_in_writer(_session_services().session_record_samples, session_id=self.session_id,
+                                     samples=batch)
+                for _ in batch:
+                    self._buffer.popleft()
+        except Exception:  # noqa: BLE001 - any database failure: keep the samples and try again later
+            log.warning("could not write %d samples for student %s yet; will retry",
+                        len(self._buffer), self.student_id, exc_info=True)
+
+    async def finish(self) -> None:
+        """The stream is over: record where it ended, write everything, end the session with its totals."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._last is None:
+            return
+        t, status = self._last
+        if self._last_recorded_t is None or t > self._last_recorded_t:
+            self._keep(self._sample(t, status), t)
+        await self.flush()
+        if self.session_id is None or self._buffer:
+            log.error("session of student %s ends with %d samples unwritten", self.student_id, len(self._buffer))
+            if self.session_id is None:
+                return
+        try:
+            await _run_in_writer(_session_services().session_end, session_id=self.session_id,
+                                 ended_at=self._wall_time(t))
+        except Exception:  # noqa: BLE001 - close_stale_sessions ends it later from what was written
+            log.warning("could not end session %s; close_stale_sessions will", self.session_id, exc_info=True)

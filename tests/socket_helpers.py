@@ -1,0 +1,43 @@
+"""Small helpers for WebSocket tests: connect as a user through the real ASGI stack, encode real frames."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+
+from smartsession.asgi import application
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+async def token_for(user) -> str:
+    token, _ = await sync_to_async(Token.objects.get_or_create)(user=user)
+    return token.key
+
+
+async def connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool]:
+    headers = [ORIGIN]
+    if user is not None:
+        headers.append((b"authorization", f"Token {await token_for(user)}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=10)
+    return communicator, connected
+
+
+async def receive(communicator: WebsocketCommunicator, timeout: float = 10) -> dict:
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout: float = 10) -> dict:
+    while True:
+        message = await receive(communicator, timeout)
+        if message["type"] == kind:
+            return message
+
+
+def jpeg(rgb, quality: int = 70) -> bytes:
+    return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()

@@ -1,0 +1,157 @@
+"""ws/student/<code>/: real frames in, feedback out, through the real ASGI stack (origin check, auth)."""
+
+import asyncio
+import base64
+
+import pytest
+from socket_helpers import connect, receive, receive_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_data]
+
+FEEDBACK_KEYS = {"type", "frame", "ts", "state", "engagement", "confidence", "reasons", "face", "ear", "blinks",
+                 "blink_rate_per_min", "perclos", "gaze", "head", "expression", "skipped", "processing_ms",
+                 "faces", "blink", "eyes_closed", "quality"}
+
+
+async def test_it_refuses_an_anonymous_student_with_4401(classroom):
+    communicator, connected = await connect(f"/ws/student/{classroom.join_code}/")
+    assert connected
+    error = await receive(communicator)
+    assert (error["type"], error["code"]) == ("error", "not_authenticated")
+    assert error["message"]
+    assert (await communicator.receive_output(timeout=5))["code"] == 4401
+
+
+async def test_it_refuses_a_student_of_another_class_with_4403(classroom, other_student):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", other_student)
+    assert (await receive(communicator))["code"] == "forbidden"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+
+
+async def test_it_refuses_an_unknown_class_with_4404(student):
+    communicator, _ = await connect("/ws/student/NOSUCHCLASS/", student)
+    assert (await receive(communicator))["code"] == "not_found"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4404
+
+
+async def test_it_answers_a_binary_face_frame_with_feedback(classroom, student, face_frames):
+    communicator, connected = await connect(f"/ws/student/{classroom.join_code}/", student)
+    assert connected
+    await communicator.send_to(bytes_data=face_frames[0][1])
+    feedback = await receive(communicator)
+    assert set(feedback) == FEEDBACK_KEYS
+    assert feedback["type"] == "feedback" and feedback["frame"] == 1 and feedback["ts"] is None
+    assert feedback["face"] is True and feedback["state"] == "focused"
+    assert 0.15 < feedback["ear"] < 0.5 and 0 <= feedback["engagement"] <= 100
+    assert set(feedback["head"]) == {"yaw", "pitch", "roll"} and set(feedback["gaze"]) == {"x", "y"}
+    assert feedback["skipped"] == 0
+    await communicator.disconnect()
+
+
+async def test_it_accepts_the_json_frame_format_and_echoes_ts(classroom, student, face_frames):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    data_url = "data:image/jpeg;base64," + base64.b64encode(face_frames[0][1]).decode()
+    await communicator.send_json_to({"type": "frame", "image": data_url, "frame": 7, "ts": 1234.5})
+    feedback = await receive(communicator)
+    assert (feedback["frame"], feedback["ts"], feedback["face"]) == (1, 1234.5, True)
+    await communicator.disconnect()
+
+
+async def test_it_says_absent_for_a_picture_without_a_face(classroom, student, nonface_jpeg):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_to(bytes_data=nonface_jpeg)
+    feedback = await receive(communicator)
+    assert (feedback["face"], feedback["state"], feedback["engagement"]) == (False, "absent", 0)
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ({"bytes_data": b"\xff\xd8\xff\xe0 this is not really a jpeg"}, "corrupt"),
+        ({"bytes_data": b"hello"}, "not_image"),
+        ({"text_data": '{"type": "frame", "image": "%%%not base64%%%"}'}, "not_base64"),
+        ({"text_data": '{"type": "frame", "image": ""}'}, "empty"),
+    ],
+)
+async def test_it_answers_a_bad_frame_with_an_error_and_keeps_the_socket(classroom, student, face_frames, message, code):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_to(**message)
+    error = await receive(communicator)
+    assert (error["type"], error["code"], error["frame"]) == ("error", code, 1)
+    assert error["message"]
+    await communicator.send_to(bytes_data=face_frames[0][1])
+    feedback = await receive(communicator)
+    assert (feedback["type"], feedback["frame"], feedback["face"]) == ("feedback", 2, True)
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"type": "dance"}', '{"type": "frame"}'])
+async def test_it_answers_a_malformed_message_with_an_error(classroom, student, text):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_to(text_data=text)
+    error = await receive(communicator)
+    assert (error["type"], error["code"]) == ("error", "bad_message")
+    await communicator.disconnect()
+
+
+async def test_it_refuses_a_timestamp_going_backwards(classroom, student, face_frames):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    image = base64.b64encode(face_frames[0][1]).decode()
+    await communicator.send_json_to({"type": "frame", "image": image, "ts": 5000})
+    assert (await receive(communicator))["type"] == "feedback"
+    await communicator.send_json_to({"type": "frame", "image": image, "ts": 4000})
+    error = await receive(communicator)
+    assert (error["code"], error["frame"]) == ("bad_ts", 2)
+    await communicator.disconnect()
+
+
+async def test_it_keeps_only_the_newest_waiting_frame(classroom, student, face_frames):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    for _, frame in face_frames[:12]:
+        await communicator.send_to(bytes_data=frame)
+    answered, skipped = [], 0
+    while sum((len(answered), skipped)) < 12:
+        feedback = await receive(communicator)
+        answered.append(feedback["frame"])
+        skipped += feedback["skipped"]
+    assert answered[-1] == 12  # the newest frame is always analysed
+    assert answered == sorted(answered) and len(answered) < 12
+    assert len(answered) + skipped == 12
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_it_pauses_and_resumes(classroom, student, face_frames):
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_json_to({"type": "pause"})
+    assert (await receive(communicator))["type"] == "paused"
+    await communicator.send_json_to({"type": "resume"})
+    assert (await receive(communicator))["type"] == "resumed"
+    await communicator.send_json_to({"type": "pause"})
+    await receive_until(communicator, "paused")
+    await communicator.send_to(bytes_data=face_frames[0][1])  # a frame resumes by itself
+    assert (await receive(communicator))["type"] == "resumed"
+    assert (await receive(communicator))["type"] == "feedback"
+    await communicator.disconnect()
+
+
+async def test_it_continues_a_students_blinks_after_a_quick_reconnect(classroom, student, shared_testdata):
+    from socket_helpers import jpeg
+
+    from vision.media import read_frames
+
+    clip = [(t, jpeg(rgb)) for _, t, rgb in read_frames(shared_testdata / "zju_eyeblink" / "1" / "000001M_FBN.avi")]
+
+    async def stream(frames):
+        communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+        feedback = None
+        for t, frame in frames:  # one at a time with the video's own time, so none is skipped
+            await communicator.send_json_to({"type": "frame", "image": base64.b64encode(frame).decode(), "ts": t * 1000})
+            feedback = await receive_until(communicator, "feedback")
+        await communicator.disconnect()
+        return feedback
+
+    assert (await stream(clip[:70]))["blinks"] == 1  # labelled blink 1 spans frames 33-47
+    await asyncio.sleep(0.1)
+    assert (await stream(clip[70:]))["blinks"] == 3  # and the clip has 3

@@ -1,0 +1,93 @@
+"""ws/teacher/<code>/: the snapshot, live updates, joins and leaves, alerts, and who may watch."""
+
+import asyncio
+
+import pytest
+from socket_helpers import connect, receive, receive_until
+
+from classroom import alerts as alert_rules
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_data]
+
+
+async def test_it_refuses_an_anonymous_watcher_with_4401(classroom):
+    communicator, _ = await connect(f"/ws/teacher/{classroom.join_code}/")
+    assert (await receive(communicator))["code"] == "not_authenticated"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4401
+
+
+@pytest.mark.parametrize("who", ["other_teacher", "student"])
+async def test_it_refuses_anyone_but_the_classes_teacher_with_4403(classroom, other_teacher, student, who):
+    user = {"other_teacher": other_teacher, "student": student}[who]
+    communicator, _ = await connect(f"/ws/teacher/{classroom.join_code}/", user)
+    assert (await receive(communicator))["code"] == "forbidden"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+
+
+async def test_it_refuses_an_unknown_class_with_4404(teacher):
+    communicator, _ = await connect("/ws/teacher/NOSUCHCLASS/", teacher)
+    assert (await receive(communicator))["code"] == "not_found"
+    assert (await communicator.receive_output(timeout=5))["code"] == 4404
+
+
+async def test_it_sends_an_empty_snapshot_of_a_quiet_class(classroom, teacher):
+    communicator, connected = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    assert connected
+    snapshot = await receive(communicator)
+    assert snapshot == {
+        "type": "snapshot",
+        "classroom": {"code": classroom.join_code, "name": classroom.name, "expressions": True},
+        "students": [],
+    }
+    await communicator.disconnect()
+
+
+async def test_it_shows_a_streaming_student_in_the_snapshot(classroom, teacher, student, face_frames):
+    pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await pupil.send_to(bytes_data=face_frames[0][1])
+    await receive_until(pupil, "feedback")
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    snapshot = await receive(watcher)
+    [entry] = snapshot["students"]
+    assert (entry["id"], entry["username"], entry["paused"]) == (student.pk, student.username, False)
+    assert entry["state"] == "focused" and entry["face"] is True and "last_seen" in entry and "display_name" in entry
+    await pupil.disconnect()
+    await watcher.disconnect()
+
+
+async def test_it_tells_the_teacher_who_joins_streams_pauses_and_leaves(classroom, teacher, student, face_frames):
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    assert (await receive(watcher))["type"] == "snapshot"
+    pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    joined = await receive(watcher)
+    assert (joined["type"], joined["student"]["username"]) == ("student.joined", student.username)
+
+    await pupil.send_to(bytes_data=face_frames[0][1])
+    update = await receive_until(watcher, "student.update")
+    assert update["student"]["state"] == "focused" and update["student"]["engagement"] >= 0
+    assert "ts" not in update["student"] and update["student"]["id"] == student.pk
+
+    await pupil.send_json_to({"type": "pause"})
+    paused = await receive_until(watcher, "student.update")
+    assert paused["student"]["paused"] is True
+
+    await pupil.disconnect()
+    left = await receive_until(watcher, "student.left")
+    assert left["student"]["id"] == student.pk
+    await watcher.disconnect()
+
+
+async def test_it_alerts_the_teacher_when_a_student_stays_absent(classroom, teacher, student, nonface_jpeg, monkeypatch):
+    monkeypatch.setattr(alert_rules, "HOLD_S", 0.3)  # the rule, not ten seconds of waiting
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    await receive(watcher)
+    pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    for _ in range(4):
+        await pupil.send_to(bytes_data=nonface_jpeg)
+        await receive_until(pupil, "feedback")
+        await asyncio.sleep(0.15)
+    alert = await receive_until(watcher, "alert")
+    assert (alert["kind"], alert["student"]["id"]) == ("absent", student.pk)
+    assert alert["reason"].startswith("away from the camera for") and alert["time"]
+    await pupil.disconnect()
+    await watcher.disconnect()
