@@ -26,7 +26,11 @@ setup:
 # accounts (each password costs ~0.3 s to hash). seed_demo is idempotent, so every `make run` may call it.
 run: setup
 	@$(BIN)/python manage.py seed_demo
-	$(BIN)/daphne -b 127.0.0.1 -p $${PORT:-8000} smartsession.asgi:application
+	@# Sessions a crashed server left active are ended from what they recorded.
+	@$(BIN)/python manage.py close_stale_sessions
+	@# Frames up to vision's own 2 MB limit (2.7 MB as base64) reach our decoder and its clear error,
+	@# instead of Daphne's default 1 MB cut-off closing the socket.
+	$(BIN)/daphne -b 127.0.0.1 -p $${PORT:-8000} --websocket-max-message-size 3000000 smartsession.asgi:application
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
