@@ -33,7 +33,7 @@ async def assert_group_send_reaches_a_member(layer) -> None:
 @pytest.mark.redis
 async def test_it_delivers_a_group_message_through_redis(redis_url):
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] == [redis_url]
+    assert [host["address"] for host in settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]] == [redis_url]
     # A new layer from our settings, not the process-wide cached one, so it lives on this test's event loop;
     # its own key prefix lets flush() clear this test's keys and nothing else in a shared Redis.
     layer = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"], prefix=f"asgi-test-{uuid.uuid4().hex}")
