@@ -266,3 +266,18 @@ def _no_database_connection_left_in_the_sync_thread(request: pytest.FixtureReque
     from asgiref.sync import SyncToAsync
 
     SyncToAsync.single_thread_executor.submit(_close_in_memory_database_connections_of_this_thread).result(timeout=30)
+
+
+# Each async test runs on its own event loop, but the channel layer and the live registry are per process:
+# a Redis layer's locks and connections belong to the loop that made them, and a student's live state from
+# one test (its timers bound to a finished loop) must not greet the next test's student with the same ids.
+@pytest.fixture(autouse=True)
+def fresh_live_state(monkeypatch):
+    from channels.layers import channel_layers
+
+    from classroom import live
+
+    channel_layers.backends.clear()
+    monkeypatch.setattr(live, "registry", live.LiveRegistry())
+    yield
+    channel_layers.backends.clear()
