@@ -112,9 +112,10 @@ class SessionRecorder:
                 self._next_sample_t += sample_seconds()
 
     async def _flush_periodically(self) -> None:
+        # The first flush starts the session right away, so its start is when streaming began.
         while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
             await self.flush()
+            await asyncio.sleep(FLUSH_EVERY_S)
 
     async def flush(self) -> None:
         """Start the session if needed and write what is buffered; on a database error keep it for next time."""
