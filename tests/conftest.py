@@ -281,3 +281,52 @@ def fresh_live_state(monkeypatch):
     monkeypatch.setattr(live, "registry", live.LiveRegistry())
     yield
     channel_layers.backends.clear()
+
+
+# Sessions: a metric sample with sensible defaults, and a session made as the live recorder makes one.
+@pytest.fixture
+def make_sample():
+    """make_sample(at, state="drowsy", ...): a sessions_app.services.SampleIn; `at` is a datetime."""
+    from sessions_app.services import SampleIn
+
+    def make(at, **fields):
+        values = {
+            "ear": 0.3,
+            "blinks": 0,
+            "blink_rate_per_min": 0.0,
+            "engagement": 80,
+            "state": "focused",
+            "perclos": 0.0,
+            "confidence": "ok",
+            "frames": 0,
+        }
+        return SampleIn(time=at, **{**values, **fields})
+
+    return make
+
+
+@pytest.fixture
+def make_session(db):
+    """make_session(student, classroom=None, started_at=None, samples=(), ended_at=None): a Session.
+
+    Stored as it stands, skipping session_start's membership check; the samples go through
+    session_record_samples, and it is ended with session_end when `ended_at` is given.
+    """
+    from django.utils import timezone
+
+    from sessions_app.models import Session
+    from sessions_app.services import session_end, session_record_samples
+
+    def make(student, *, classroom=None, started_at=None, samples=(), ended_at=None):
+        session = Session.objects.create(student=student, classroom=classroom, started_at=started_at or timezone.now())
+        session_record_samples(session_id=session.pk, samples=samples)
+        if ended_at is not None:
+            session = session_end(session_id=session.pk, ended_at=ended_at)
+        return session
+
+    return make
+
+
+@pytest.fixture
+def staff_user(make_user):
+    return make_user("staff", is_staff=True)
