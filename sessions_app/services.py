@@ -77,11 +77,15 @@ def _is_member(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
     return classroom.memberships.filter(student=student).exists()
 
 
-def session_start(*, student: AbstractBaseUser, classroom: models.Model | None = None) -> tuple[Session, bool]:
+def session_start(
+    *, student: AbstractBaseUser, classroom: models.Model | None = None, started_at: datetime | None = None
+) -> tuple[Session, bool]:
     """The student's active session for `classroom` (created False), or a new one (created True).
 
-    An active session for another class (or for none, when `classroom` is given, and the other way
-    round) is ended first. PermissionDenied when the student is not a member of `classroom`.
+    `started_at` (default now) is when a new session began; the live recorder passes the time of the
+    stream's first frame, since it starts the session only when it first writes. An active session
+    for another class (or for none, when `classroom` is given, and the other way round) is ended
+    first, at `started_at`. PermissionDenied when the student is not a member of `classroom`.
     Race-safe: the partial unique constraint lets only one of two concurrent starts create a row;
     the loser looks again and finds the winner's session.
     """
@@ -102,8 +106,10 @@ def session_start(*, student: AbstractBaseUser, classroom: models.Model | None =
                 if active is not None:
                     if active.classroom_id == classroom_id:
                         return active, False
-                    _finish(active, ended_at=timezone.now())
-                session = Session.objects.create(student=student, classroom=classroom)
+                    _finish(active, ended_at=started_at or timezone.now())
+                session = Session.objects.create(
+                    student=student, classroom=classroom, started_at=started_at or timezone.now()
+                )
                 return session, True
         except IntegrityError as error:
             conflict = error
@@ -157,12 +163,16 @@ def sample_interval_cap() -> timedelta:
 
 def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, Any] | None = None) -> None:
     """Fills in the totals and marks the session ended; the caller holds the row lock."""
+    samples = list(session.samples.order_by("time", "id"))
+    if samples and samples[0].time < session.started_at:
+        # A record cannot begin after its first measurement (a start stamped late, a clock behind):
+        # without this the duration would shrink and the blink rate swell.
+        session.started_at = samples[0].time
     session.ended_at = max(ended_at, session.started_at)
     session.status = Session.Status.ENDED
     duration = session.ended_at - session.started_at
-    samples = list(session.samples.order_by("time", "id"))
     if samples:
-        totals = _totals_from_samples(samples, ended_at=session.ended_at)
+        totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=session.ended_at)
         totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], duration)
     else:
         # None is "not known", which the fields' defaults already say.
@@ -187,16 +197,24 @@ def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def _totals_from_samples(samples: list[MetricSample], *, ended_at: datetime) -> dict[str, Any]:
-    """Totals from samples ordered by time. blinks and frames are cumulative, so the last sample holds them."""
+def _totals_from_samples(samples: list[MetricSample], *, started_at: datetime, ended_at: datetime) -> dict[str, Any]:
+    """Totals from samples ordered by time. blinks and frames are cumulative, so the last sample holds them.
+
+    Time in each state: a sample stands for the time until the next sample (the last one: until the
+    end), and the first one for the lead-in from the start as well; no stretch counts for more than
+    sample_interval_cap(), so a gap in the recording counts as no state.
+    """
     last = samples[-1]
     ears = [sample.ear for sample in samples if sample.ear is not None]
     cap = sample_interval_cap()
-    time_in_state: dict[str, float] = {}
+
+    def seconds_between(since: datetime, until: datetime) -> float:
+        return min(max(until - since, timedelta(0)), cap).total_seconds()
+
+    time_in_state: dict[str, float] = {samples[0].state: seconds_between(started_at, samples[0].time)}
     for sample, following in zip(samples, [*samples[1:], None]):
         until = following.time if following is not None else ended_at
-        seconds = min(max(until - sample.time, timedelta(0)), cap).total_seconds()
-        time_in_state[sample.state] = time_in_state.get(sample.state, 0.0) + seconds
+        time_in_state[sample.state] = time_in_state.get(sample.state, 0.0) + seconds_between(sample.time, until)
     return {
         "frames_analysed": last.frames,
         "blink_count": last.blinks,

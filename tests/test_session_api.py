@@ -133,7 +133,7 @@ def test_it_ends_the_students_own_session_with_its_totals(api, student, classroo
     assert response.status_code == 200
     assert response.data["status"] == "ended"
     assert (response.data["blink_count"], response.data["frames_analysed"]) == (2, 60)
-    assert response.data["time_in_state"] == {"focused": 10.0}
+    assert response.data["time_in_state"] == {"focused": 15.0}  # 5 s lead-in, then at most 10 s after the sample
     assert response.data["dominant_state"] == "focused"
 
 

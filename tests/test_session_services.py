@@ -72,6 +72,14 @@ def test_it_treats_no_class_as_a_class_of_its_own(student, classroom):
     assert Session.objects.get(pk=in_class.pk).status == Session.Status.ENDED
 
 
+def test_it_starts_a_session_when_the_stream_began(student, classroom, second_classroom):
+    first, _ = session_start(student=student, classroom=classroom, started_at=at(0))
+    second, created = session_start(student=student, classroom=second_classroom, started_at=at(60))
+    first.refresh_from_db()
+    assert (first.started_at, first.ended_at) == (at(0), at(60))
+    assert (second.started_at, created) == (at(60), True)
+
+
 def test_it_refuses_to_start_in_a_class_the_student_is_not_a_member_of(other_student, classroom):
     with pytest.raises(PermissionDenied):
         session_start(student=other_student, classroom=classroom)
@@ -161,6 +169,22 @@ def test_it_counts_each_sample_until_the_next_and_the_last_for_at_most_ten_secon
     ended = session_end(session_id=session.pk, ended_at=at(300))
     assert ended.time_in_state == {"focused": 8.0, "distracted": 5.0, "drowsy": 10.0}
     assert ended.dominant_state == "drowsy"
+
+
+def test_it_counts_the_lead_in_before_the_first_sample_for_its_state(student, make_session, make_sample):
+    session = make_session(
+        student, started_at=at(0), samples=[make_sample(at(5), state="distracted"), make_sample(at(10))]
+    )
+    ended = session_end(session_id=session.pk, ended_at=at(10))
+    assert ended.time_in_state == {"distracted": 10.0, "focused": 0.0}
+    assert sum(ended.time_in_state.values()) == ended.duration.total_seconds()
+
+
+def test_it_moves_a_late_start_back_to_the_first_sample(student, make_session, make_sample):
+    session = make_session(student, started_at=at(30), samples=[make_sample(at(0), blinks=1), make_sample(at(5), blinks=2)])
+    ended = session_end(session_id=session.pk, ended_at=at(60))
+    assert (ended.started_at, ended.duration) == (at(0), timedelta(seconds=60))
+    assert ended.blink_rate_per_min == pytest.approx(2.0)
 
 
 def test_it_does_not_count_a_gap_in_the_recording_as_time_in_a_state(student, make_session, make_sample):
