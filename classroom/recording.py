@@ -45,13 +45,14 @@ def _run_in_writer(function, /, **kwargs) -> asyncio.Future:
     return asyncio.get_running_loop().run_in_executor(_writer, call)
 
 
-def _start_session(*, student_id: int, classroom_id: int):
+def _start_session(*, student_id: int, classroom_id: int, started_at: datetime):
     from django.contrib.auth import get_user_model
 
     from .models import Classroom
 
     student = get_user_model().objects.get(pk=student_id)
-    return _session_services().session_start(student=student, classroom=Classroom.objects.get(pk=classroom_id))
+    classroom = Classroom.objects.get(pk=classroom_id)
+    return _session_services().session_start(student=student, classroom=classroom, started_at=started_at)
 
 
 def sample_seconds() -> float:
@@ -133,7 +134,7 @@ class SessionRecorder:
             if self.session_id is None:
                 session, _ = await _run_in_writer(
                     _start_session,
-                    student_id=self.student_id, classroom_id=self.classroom_id,
+                    student_id=self.student_id, classroom_id=self.classroom_id, started_at=self._stream_origin[1],
                 )
                 self.session_id = session.pk
             if self._buffer:
