@@ -264,6 +264,8 @@ class LiveRegistry:
             return
         live.connections -= 1
         if live.connections <= 0:
+            # Write what the socket streamed now; the session itself ends after the grace period.
+            asyncio.ensure_future(live.recorder.flush())
             live.ending = asyncio.ensure_future(self._end_later(key, live))
 
     async def _end_later(self, key: tuple[int, int], live: StudentLive) -> None:

@@ -120,6 +120,8 @@ class SessionRecorder:
 
     async def flush(self) -> None:
         """Start the session if needed and write what is buffered; on a database error keep it for next time."""
+        if self._stream_origin is None:
+            return  # no frame yet: nothing to record
         if self._flushing is not None:
             await asyncio.shield(self._flushing)
             return

@@ -119,3 +119,23 @@ async def test_it_keeps_no_frame_anywhere(classroom, student, shared_testdata, c
         with open(path, "rb") as handle:
             head = handle.read(1 << 20)
         assert not any(marker in head for marker in image_markers[:2]), path
+
+
+async def test_it_writes_the_samples_when_the_socket_closes_and_keeps_the_session_open(
+    classroom, student, shared_testdata, monkeypatch
+):
+    from sessions_app.models import Session
+
+    monkeypatch.setattr(live, "RESUME_WITHIN_S", 30.0)  # the student may still come back
+    await stream_clip(classroom, student, shared_testdata / "pyfeat" / "WolfgangLanger_Pexels.mp4")  # 19.7 s
+
+    def record():
+        session = Session.objects.get(student=student)
+        return session.status, session.samples.count()
+
+    for _ in range(50):
+        status, samples = await database_sync_to_async(record)()
+        if samples:
+            break
+        await asyncio.sleep(0.1)
+    assert (status, samples) == ("active", 3)  # at 5, 10 and 15 s; the end's own sample comes when it ends
