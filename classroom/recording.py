@@ -34,6 +34,11 @@ BUFFER_LIMIT = 720
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
 
 
+def wait_for_writes(timeout: float = 30.0) -> None:
+    """Block until every write handed to the writer thread so far is done (shutdown, tests)."""
+    _writer.submit(lambda: None).result(timeout=timeout)
+
+
 def _run_in_writer(function, /, **kwargs) -> asyncio.Future:
     def call():
         close_old_connections()  # a connection the database dropped is replaced, not reused

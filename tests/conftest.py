@@ -275,12 +275,14 @@ def _no_database_connection_left_in_the_sync_thread(request: pytest.FixtureReque
 def fresh_live_state(monkeypatch):
     from channels.layers import channel_layers
 
-    from classroom import live
+    from classroom import live, recording
 
     channel_layers.backends.clear()
     monkeypatch.setattr(live, "registry", live.LiveRegistry())
     yield
     channel_layers.backends.clear()
+    # A write still running on the recorder's thread would hold the tables the test database is emptying.
+    recording.wait_for_writes()
 
 
 # Sessions: a metric sample with sensible defaults, and a session made as the live recorder makes one.
