@@ -203,6 +203,7 @@ class TeacherConsumer(_JsonSocket):
 
     async def disconnect(self, close_code: int) -> None:
         if self.code is not None:
+            self.snapshot_task.cancel()
             await self.channel_layer.group_discard(teachers_group(self.code), self.channel_name)
 
     async def snapshot_student(self, event: dict[str, Any]) -> None:
