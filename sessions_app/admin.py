@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from .models import MetricSample, Session
+from .models import TOTAL_FIELDS, MetricSample, Session
 
 CHART_WIDTH = 640
 CHART_HEIGHT = 160
@@ -108,22 +108,7 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ("student", "classroom")
     fieldsets = (
         (None, {"fields": ("student", "classroom", "status", "started_at", "ended_at", "duration")}),
-        (
-            "Totals",
-            {
-                "fields": (
-                    "frames_analysed",
-                    "blink_count",
-                    "blink_rate_per_min",
-                    "mean_ear",
-                    "min_ear",
-                    "mean_engagement",
-                    "perclos",
-                    "time_in_state",
-                    "dominant_state",
-                )
-            },
-        ),
+        ("Totals", {"fields": (*TOTAL_FIELDS, "dominant_state")}),
         ("Over time", {"fields": ("chart",)}),
     )
     readonly_fields = ("duration", "dominant_state", "chart")

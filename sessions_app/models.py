@@ -15,6 +15,19 @@ from django.db import models
 from django.utils import timezone
 
 
+# A session's totals, computed when it ends; the API, the admin and client-sent totals all list these.
+TOTAL_FIELDS = (
+    "frames_analysed",
+    "blink_count",
+    "blink_rate_per_min",
+    "mean_ear",
+    "min_ear",
+    "mean_engagement",
+    "perclos",
+    "time_in_state",
+)
+
+
 class Session(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from .models import MetricSample, Session
+from .models import TOTAL_FIELDS, MetricSample, Session
 
 STATE_MAX_LENGTH = MetricSample._meta.get_field("state").max_length
 
@@ -110,14 +110,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "started_at",
             "ended_at",
             "duration_seconds",
-            "frames_analysed",
-            "blink_count",
-            "blink_rate_per_min",
-            "mean_ear",
-            "min_ear",
-            "mean_engagement",
-            "perclos",
-            "time_in_state",
+            *TOTAL_FIELDS,
             "dominant_state",
         ]
         read_only_fields = fields

@@ -28,23 +28,14 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from .models import MetricSample, Session
+from .models import TOTAL_FIELDS, MetricSample, Session
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
 # Two tries at most are ever needed: the second sees the session the racing request made.
 START_ATTEMPTS = 3
 # The totals a client may send when it ended a session without streaming samples.
-CLIENT_TOTAL_FIELDS = (
-    "frames_analysed",
-    "blink_count",
-    "blink_rate_per_min",
-    "mean_ear",
-    "min_ear",
-    "mean_engagement",
-    "perclos",
-    "time_in_state",
-)
+CLIENT_TOTAL_FIELDS = TOTAL_FIELDS
 
 
 @dataclass(frozen=True)
