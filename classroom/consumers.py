@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,8 +16,6 @@ from . import live
 from .alerts import CAMERA_SILENT_S, Alert
 from .groups import students_group, teachers_group
 from .services import AccessDenied, student_access, student_display_name, teacher_access
-
-log = logging.getLogger(__name__)
 
 # How long a teacher's socket collects students' replies (from every server process) before the snapshot.
 SNAPSHOT_COLLECT_S = 0.3

@@ -101,6 +101,7 @@ class SessionRecorder:
         if len(self._buffer) >= BUFFER_LIMIT:
             self._buffer.popleft()
             self.dropped += 1
+            log.warning("sample buffer of student %s is full; %d oldest samples dropped", self.student_id, self.dropped)
         self._buffer.append(sample)
         self._last_recorded_t = t
 
