@@ -9,8 +9,9 @@ import bisect
 from collections import deque
 from dataclasses import dataclass
 
-# Open-eye EAR of an average adult on MediaPipe's mesh (median over the shared ZJU and London faces: 0.27-0.30).
-# It only steers the first second, before this student's own baseline has data.
+# Open-eye EAR on MediaPipe's mesh: per-person medians on the shared ZJU clips run 0.27-0.33 (10th-90th
+# percentile, median 0.30). The prior sits at the low end so that small eyes are not read as closed while it
+# still steers, which is only the first half second or so, before this student's own baseline has data.
 PRIOR_OPEN_EAR = 0.25
 PRIOR_WEIGHT_S = 0.5
 # The baseline is the median EAR of the last BASELINE_WINDOW_S seconds: blinks fill under a tenth of the time,
