@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
+from session_clock import at
 
 from sessions_app.admin import engagement_chart_svg
 
 pytestmark = pytest.mark.django_db
-
-NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def at(seconds: float) -> datetime:
-    return NINE + timedelta(seconds=seconds)
-
 
 @pytest.fixture
 def superuser_client(client, make_user):

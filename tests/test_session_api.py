@@ -5,18 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.staticfiles import finders
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+from session_clock import at
 
 from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
 
-NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SESSION_PATHS = [
     "/api/session/start/",
     "/api/session/history/",
@@ -24,10 +23,6 @@ SESSION_PATHS = [
     "/api/session/{session_id}/end/",
     "/api/session/{session_id}/samples.csv",
 ]
-
-
-def at(seconds: float) -> datetime:
-    return NINE + timedelta(seconds=seconds)
 
 
 @pytest.fixture

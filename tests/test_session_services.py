@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from session_clock import NINE, at
 
 from sessions_app.models import MetricSample, Session
 from sessions_app.services import (
@@ -22,13 +23,6 @@ from sessions_app.services import (
 )
 
 pytestmark = pytest.mark.django_db
-
-NINE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def at(seconds: float) -> datetime:
-    return NINE + timedelta(seconds=seconds)
-
 
 @pytest.fixture
 def second_classroom(teacher, student):
