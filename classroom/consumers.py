@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from vision.decode import FrameError
 
 from . import live
-from .alerts import CAMERA_SILENT_S, Alert
+from .alerts import Alert
 from .groups import students_group, teachers_group
 from .services import AccessDenied, student_access, student_display_name, teacher_access
 
@@ -141,7 +141,7 @@ class StudentConsumer(_JsonSocket):
         while True:
             await asyncio.sleep(CAMERA_CHECK_EVERY_S)
             silent_for = loop.time() - self.last_frame_at
-            if not self.live.paused and not self.stream.busy and silent_for >= CAMERA_SILENT_S:
+            if not self.live.paused and not self.stream.busy:
                 for alert in self.live.alerts.on_silence(loop.time(), silent_for):
                     await self.send_alert(alert)
 

@@ -1,6 +1,7 @@
 """The live path of a frame, apart from the socket: vision threads, latest-frame-wins, per-student state.
 
-Consumers stay thin and call into this module. Nothing here touches the database.
+Consumers stay thin and call into this module. Nothing here touches the database: a student's
+SessionRecorder (classroom/recording.py) writes their record on a thread of its own.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .blinks import Blink
 from .face import FaceAnalyzer, FrameAnalysis
 from .media import analyze_frames, read_frames
 from .tracker import StudentTracker
@@ -145,8 +144,7 @@ def evaluate_blinks(data_dir: Path, analyzer: FaceAnalyzer) -> dict[str, Any]:
 def _tracked_blinks(analyses: list[tuple[int, float, FrameAnalysis]]) -> list[tuple[int, int]]:
     tracker = StudentTracker()
     records, _ = analyze_frames(analyses, None, tracker)
-    blinks: list[Blink] = tracker.blinks
-    return [(records[blink.start_frame].index, records[blink.end_frame].index) for blink in blinks]
+    return [(records[blink.start_frame].index, records[blink.end_frame].index) for blink in tracker.blinks]
 
 
 def _analyze_image(analyzer: FaceAnalyzer, path: Path) -> FrameAnalysis:
