@@ -1,5 +1,6 @@
 # `make run` and `make test` on a fresh machine: both start with `setup`, which is quick
-# when nothing changed. Only python3 (3.11+) and make are needed; everything else comes from PyPI.
+# when nothing changed. Needed: python3 (3.11+), make, and Node.js 18+ with npm for the pages'
+# front-end packages; everything else comes from PyPI and npm.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,13 @@ BIN := $(VENV)/bin
 # A copy of the requirements.txt last installed: pip runs again only when the lock's content changes.
 STAMP := $(VENV)/requirements.installed
 
-.PHONY: setup run test
+# A copy of the package-lock.json last installed: npm ci runs again only when the lock changes.
+NPM_STAMP := node_modules/.smartsession-lock.json
+# `make run` serves pages that need the front-end packages; `make test` can do without them (the
+# browser tests then skip and say why), so a machine without Node.js can still run the suite.
+REQUIRE_NODE ?= 0
+
+.PHONY: setup frontend run test screenshots
 
 setup:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -19,11 +26,27 @@ setup:
 	@cmp -s requirements.txt $(STAMP) || { \
 		$(BIN)/python -m pip install --no-deps -r requirements.txt && cp requirements.txt $(STAMP); }
 	@$(BIN)/python -m smartsession.envcheck
+	@$(MAKE) --no-print-directory frontend REQUIRE_NODE=$(REQUIRE_NODE)
 	@$(BIN)/python manage.py check_face_model
 	@$(BIN)/python manage.py migrate --no-input --verbosity 0
 
+frontend:
+	@if node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' 2>/dev/null \
+		&& npm --version >/dev/null 2>&1; then \
+		cmp -s package-lock.json $(NPM_STAMP) || { npm ci --no-audit --no-fund && cp package-lock.json $(NPM_STAMP); }; \
+	elif [ "$(REQUIRE_NODE)" = 1 ]; then \
+		echo "SmartSession's pages need Node.js 18 or newer with npm, for their chart and icon packages," >&2; \
+		echo "but 'node' here is: $$(node --version 2>&1 || echo missing)." >&2; \
+		echo "Install Node.js 18+ (it comes with npm), then run make again." >&2; \
+		exit 1; \
+	else \
+		echo "Note: no Node.js 18+ with npm here, so the front-end packages are not installed:" >&2; \
+		echo "pages lose their charts and icons, and the browser tests will skip." >&2; \
+	fi
+
 # Demo data in `run` and not in `setup`: `make test` also runs setup, and CI's DATABASE_URL needs no demo
 # accounts (each password costs ~0.3 s to hash). seed_demo is idempotent, so every `make run` may call it.
+run: REQUIRE_NODE := 1
 run: setup
 	@$(BIN)/python manage.py seed_demo
 	@# Sessions a crashed server left active are ended from what they recorded.
@@ -34,3 +57,8 @@ run: setup
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Regenerates docs/screenshots/ from a real browser session (Chromium, fake camera playing a shared clip).
+screenshots: REQUIRE_NODE := 1
+screenshots: setup
+	$(BIN)/pytest tests/test_browser_screenshots.py -p no:cacheprovider --screenshots=docs/screenshots
