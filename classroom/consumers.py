@@ -33,6 +33,9 @@ class _JsonSocket(AsyncWebsocketConsumer):
     async def refuse(self, denied: AccessDenied) -> None:
         # Accept first so the page can read why before the close code arrives.
         await self.accept()
+        await self.close_because(denied)
+
+    async def close_because(self, denied: AccessDenied) -> None:
         await self.send_json({"type": "error", "code": denied.error_code, "message": denied.message})
         await self.close(code=denied.close_code)
 
@@ -165,6 +168,19 @@ class StudentConsumer(_JsonSocket):
     async def snapshot_request(self, event: dict[str, Any]) -> None:
         """A teacher just connected somewhere: tell it where this student stands."""
         await self.channel_layer.send(event["reply_to"], {"type": "snapshot.student", "student": self.status_object()})
+
+    # Changes made on the pages (classroom/services.py) reach a stream in progress through these.
+
+    async def accommodation_changed(self, event: dict[str, Any]) -> None:
+        if event["student_id"] == self.student["id"]:
+            self.live.tracker.attention_rules = event["attention_rules"]
+
+    async def class_settings(self, event: dict[str, Any]) -> None:
+        self.live.tracker.expressions = event["expressions"]
+
+    async def consent_withdrawn(self, event: dict[str, Any]) -> None:
+        if event["student_id"] == self.student["id"]:
+            await self.close_because(AccessDenied.consent_required())
 
 
 class TeacherConsumer(_JsonSocket):

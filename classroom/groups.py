@@ -1,7 +1,10 @@
 """Channel-layer group names and WebSocket close codes, defined once for consumers and tests."""
 
-# Close codes in the 4000-4999 range are the application's own (RFC 6455 7.4.2); these mirror HTTP.
-from .services import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND  # noqa: F401
+# WebSocket close codes; 4000-4999 are the application's own (RFC 6455 7.4.2), and these mirror
+# HTTP's 401/403/404 so a client can tell "log in" from "not yours" from "no such class".
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
 
 # Group names must match ^[a-zA-Z0-9\-_.]+$ and stay under 100 characters; join codes are upper-case
 # letters and digits, at most 16.

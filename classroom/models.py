@@ -83,6 +83,12 @@ class Membership(models.Model):
         ),
     )
     joined_at = models.DateTimeField(auto_now_add=True)
+    consented_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the student agreed to be monitored in this class; empty until then or after withdrawing. "
+        "No frame is analysed without it.",
+    )
 
     class Meta:
         ordering = ["joined_at", "id"]

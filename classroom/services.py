@@ -9,20 +9,19 @@ raises SynchronousOnlyOperation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from .groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND, students_group
 from .models import Classroom, Membership, generate_join_code, normalize_join_code
 from .roles import TEACHERS_GROUP, is_teacher
-
-# WebSocket close codes; 4000-4999 are the application's own (RFC 6455 7.4.2), and these mirror
-# HTTP's 401/403/404 so a client can tell "log in" from "not yours" from "no such class".
-CLOSE_NOT_AUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_NOT_FOUND = 4404
 
 # A collision among 32**10 codes is so unlikely that a second try always succeeds in practice;
 # the limit only keeps a broken code generator from looping forever.
@@ -51,6 +50,14 @@ class AccessDenied(Exception):
     @classmethod
     def not_found(cls) -> AccessDenied:
         return cls(close_code=CLOSE_NOT_FOUND, error_code="not_found", message="There is no class with this code.")
+
+    @classmethod
+    def consent_required(cls) -> AccessDenied:
+        return cls(
+            close_code=CLOSE_FORBIDDEN,
+            error_code="consent_required",
+            message="Open the class page and agree to being monitored first; nothing is analysed until then.",
+        )
 
 
 def classroom_create(*, teacher: AbstractBaseUser, name: str, expressions: bool = True) -> Classroom:
@@ -82,10 +89,11 @@ def classroom_join(*, student: AbstractBaseUser, code: str) -> Membership:
     return membership
 
 
-def student_access(*, user: AnyUser, code: str) -> Membership:
+def student_access(*, user: AnyUser, code: str, require_consent: bool = True) -> Membership:
     """The membership that lets `user` stream to the class with `code`, or AccessDenied saying why not.
 
-    Staff and superusers are not special: only members are monitored.
+    Staff and superusers are not special: only members are monitored, and only after they consented.
+    The class page asks with require_consent=False, to show the consent step itself.
     """
     if not user.is_authenticated:
         raise AccessDenied.not_authenticated("Log in to join this class.")
@@ -99,7 +107,57 @@ def student_access(*, user: AnyUser, code: str) -> Membership:
         if not Classroom.objects.filter(join_code=normalized).exists():
             raise AccessDenied.not_found()
         raise AccessDenied.forbidden("You are not a member of this class.")
+    if require_consent and membership.consented_at is None:
+        raise AccessDenied.consent_required()
     return membership
+
+
+def _tell_student_sockets(code: str, event: dict[str, Any]) -> None:
+    """Deliver `event` to the class's student sockets on every server process, once the change is committed."""
+    layer = get_channel_layer()
+    transaction.on_commit(lambda: async_to_sync(layer.group_send)(students_group(code), event))
+
+
+def membership_consent(*, membership: Membership) -> Membership:
+    if membership.consented_at is None:
+        membership.consented_at = timezone.now()
+        membership.save(update_fields=["consented_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_withdraw_consent(*, membership: Membership) -> Membership:
+    """Also stops a stream in progress: the student's open socket is closed (consumers.py)."""
+    membership.consented_at = None
+    membership.save(update_fields=["consented_at"])
+    _tell_student_sockets(
+        membership.classroom.join_code, {"type": "consent.withdrawn", "student_id": membership.student_id}
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_set_attention_rules(*, classroom: Classroom, student_id: int, enabled: bool) -> Membership:
+    """The accommodation: gaze and head-pose rules on or off for one student, applied to a live stream at once.
+
+    Membership.DoesNotExist when the student is not in this class.
+    """
+    membership = Membership.objects.select_related("student").get(classroom=classroom, student_id=student_id)
+    membership.attention_rules = enabled
+    membership.save(update_fields=["attention_rules"])
+    _tell_student_sockets(
+        classroom.join_code, {"type": "accommodation.changed", "student_id": student_id, "attention_rules": enabled}
+    )
+    return membership
+
+
+@transaction.atomic
+def classroom_set_expressions(*, classroom: Classroom, expressions: bool) -> Classroom:
+    """Expression-free mode on (expressions=False) or off, for every stream of the class at once."""
+    classroom.expressions = expressions
+    classroom.save(update_fields=["expressions"])
+    _tell_student_sockets(classroom.join_code, {"type": "class.settings", "expressions": expressions})
+    return classroom
 
 
 def teacher_access(*, user: AnyUser, code: str) -> Classroom:

@@ -16,7 +16,14 @@ import dj_database_url
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MARKER_FIXTURES = {"redis": "redis_url", "postgres": "postgres", "shared_data": "shared_testdata"}
+MARKER_FIXTURES = {
+    "redis": "redis_url",
+    "postgres": "postgres",
+    "shared_data": "shared_testdata",
+    "browser": "chromium_executable",
+}
+# Chromium, Daphne and fake-camera fixtures for the browser tests.
+pytest_plugins = ["browser_fixtures"]
 
 
 def _flag(name: str) -> bool:
@@ -224,11 +231,11 @@ def other_student(make_user):
 
 @pytest.fixture
 def classroom(teacher, student):
-    """A class taught by `teacher` with `student` as its one member, made through the services."""
-    from classroom.services import classroom_create, classroom_join
+    """A class taught by `teacher` with `student` as its one member, who has consented, made through the services."""
+    from classroom.services import classroom_create, classroom_join, membership_consent
 
     created = classroom_create(teacher=teacher, name="Physics 1")
-    classroom_join(student=student, code=created.join_code)
+    membership_consent(membership=classroom_join(student=student, code=created.join_code))
     return created
 
 

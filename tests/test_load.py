@@ -18,11 +18,11 @@ SECONDS = 3.0
 
 @pytest.fixture
 def class_of_twenty(classroom, make_user):
-    from classroom.services import classroom_join
+    from classroom.services import classroom_join, membership_consent
 
     students = [make_user(f"loadstudent{number}") for number in range(STUDENTS)]
     for student in students:
-        classroom_join(student=student, code=classroom.join_code)
+        membership_consent(membership=classroom_join(student=student, code=classroom.join_code))
     return students
 
 
