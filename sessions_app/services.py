@@ -317,3 +317,26 @@ def session_check_can_end(*, user: AnyUser, session: Session) -> None:
     """Only the session's own student may end it: PermissionDenied for anyone else, staff and teachers too."""
     if session.student_id != user.pk:
         raise PermissionDenied("Only the student whose session this is can end it.")
+
+
+def class_engagement_timeline(*, classroom_id: int, since: datetime, bucket_s: int) -> list[dict[str, Any]]:
+    """The class's mean engagement per `bucket_s` seconds since `since`, from the stored samples, oldest first.
+
+    Each point: {"t": bucket start in Unix seconds, "engagement": mean 0-100, "students": sessions sampled}.
+    The live dashboard starts its timeline from this, so a reload does not lose the last minutes.
+    """
+    buckets: dict[int, tuple[list[int], set[int]]] = {}
+    samples = (
+        MetricSample.objects.filter(session__classroom_id=classroom_id, time__gte=since)
+        .order_by("time")
+        .values_list("time", "engagement", "session_id")
+    )
+    for moment, engagement, session_id in samples.iterator():
+        key = int(moment.timestamp()) // bucket_s * bucket_s
+        values, sessions = buckets.setdefault(key, ([], set()))
+        values.append(engagement)
+        sessions.add(session_id)
+    return [
+        {"t": key, "engagement": round(sum(values) / len(values), 1), "students": len(sessions)}
+        for key, (values, sessions) in sorted(buckets.items())
+    ]

@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "classroom.context_processors.roles",
             ],
         },
     },
@@ -182,8 +183,28 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# Front-end packages from npm (package.json, installed by `make setup` with `npm ci`), served as our own
+# static files: a CDN would tell a third party each time a student opens a class, and fail offline.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+if (NODE_MODULES / "uplot" / "dist").is_dir():
+    STATICFILES_DIRS.append(("vendor/uplot", NODE_MODULES / "uplot" / "dist"))
+# Icons are inlined from single SVG files (classroom/templatetags/icons.py): lucide-static holds thousands.
+LUCIDE_ICONS_DIR = NODE_MODULES / "lucide-static" / "icons"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# What the student page sends: frames this many pixels wide (height keeps the camera's aspect), and at most
+# this many a second. 10 fps keeps blink counting accurate (README, "Vision engine") at a third of 30 fps's cost.
+SMARTSESSION_FRAME_WIDTH = envint("SMARTSESSION_FRAME_WIDTH", 640)
+if not 160 <= SMARTSESSION_FRAME_WIDTH <= 1920:
+    raise ImproperlyConfigured(f"SMARTSESSION_FRAME_WIDTH must be 160 to 1920, not {SMARTSESSION_FRAME_WIDTH}.")
+SMARTSESSION_MAX_FPS = envint("SMARTSESSION_MAX_FPS", 10)
+if not 1 <= SMARTSESSION_MAX_FPS <= 30:
+    raise ImproperlyConfigured(f"SMARTSESSION_MAX_FPS must be 1 to 30, not {SMARTSESSION_MAX_FPS}.")
 
 LOGGING = {
     "version": 1,

@@ -1,13 +1,15 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from classroom import views as classroom_views
-
 urlpatterns = [
-    path("", classroom_views.home, name="home"),
-    path("healthz", classroom_views.healthz, name="healthz"),
+    path("", include("classroom.urls")),
+    # Django's own views with our template (templates/registration/login.html). No password reset by
+    # e-mail: schools create accounts centrally, and an administrator resets passwords in the admin.
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     # For non-browser clients: {"username", "password"} -> {"token"}, sent as `Authorization: Token <key>`
     # on API requests and on the WebSocket handshake (classroom/auth.py).

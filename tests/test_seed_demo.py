@@ -55,11 +55,13 @@ def test_it_creates_the_demo_class_with_code_democlass_taught_by_the_demo_teache
     assert (demo.name, demo.join_code, demo.expressions) == ("Demo class", "DEMOCLASS", True)
 
 
-def test_it_creates_three_students_who_are_members_of_the_demo_class():
+def test_it_creates_three_students_who_are_members_of_the_demo_class_yet_to_consent():
     seed()
     assert usernames() == ["student1", "student2", "student3", "teacher"]
     for student in get_user_model().objects.filter(username__startswith="student"):
-        assert student_access(user=student, code="DEMOCLASS").classroom.name == "Demo class"
+        # Each demo student meets the consent step first, as a real one would.
+        membership = student_access(user=student, code="DEMOCLASS", require_consent=False)
+        assert membership.classroom.name == "Demo class" and membership.consented_at is None
 
 
 def test_it_creates_as_many_students_as_asked():
