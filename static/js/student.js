@@ -1,0 +1,587 @@
+// The student's class page: camera -> JPEG frames over the class WebSocket -> feedback shown as it arrives.
+// The contract with the server is docs/protocol.md.
+import { STATES, icon, stateBadge } from "./states.js";
+
+const config = JSON.parse(document.getElementById("student-config").textContent);
+
+const byId = (id) => document.getElementById(id);
+const ui = {
+  start: byId("start-camera"),
+  pause: byId("pause"),
+  resume: byId("resume"),
+  togglePreview: byId("toggle-preview"),
+  preview: byId("preview"),
+  previewFrame: byId("preview-frame"),
+  previewText: byId("preview-placeholder-text"),
+  state: byId("state"),
+  stateHelp: byId("state-help"),
+  engagement: byId("engagement"),
+  engagementMeter: byId("engagement-meter"),
+  blinks: byId("blinks"),
+  blinkRate: byId("blink-rate"),
+  reasons: byId("reasons"),
+  tip: byId("tip"),
+  connection: byId("connection"),
+  connectionIcon: byId("connection-icon"),
+  cameraMessage: byId("camera-message"),
+  frameNote: byId("frame-note"),
+  announcer: byId("announcer"),
+  withdrawForm: byId("withdraw-form"),
+};
+
+const MIN_FRAME_GAP_MS = 1000 / Math.max(1, Number(config.maxFps) || 10);
+// Feedback normally comes back well within this; after it, a frame or its answer was lost, so send anyway.
+const ANSWER_TIMEOUT_MS = 2000;
+// A few frames' worth: more waiting in the socket means the network is not keeping up, so skip a frame.
+const MAX_BUFFERED_BYTES = 256 * 1024;
+const RECONNECT_FIRST_MS = 1000;
+const RECONNECT_MAX_MS = 15000;
+const REFUSAL_CODES = new Set(["not_authenticated", "forbidden", "not_found", "consent_required"]);
+const REFUSAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
+// One unreadable frame is noise (a camera hiccup); a run of them is worth a quiet note.
+const FRAME_ERRORS_BEFORE_NOTE = 5;
+// States can flip quickly; a screen reader user hears the newest one, at most this often.
+const ANNOUNCE_GAP_MS = 1500;
+const PREVIEW_STORAGE_KEY = "smartsession.preview";
+const CONSENT_RELOAD_KEY = "smartsession.consentReload";
+
+// Words for the states that are not the tracker's, from the student's side.
+const STATE_HELP = {
+  waiting: () => (page.camera === "on" ? "Waiting for the first feedback…" : "Start your camera to see your feedback here."),
+  paused: () => "Your camera is off and nothing is sent. Your teacher sees that you paused.",
+  offline: () => (page.connection === "refused" ? "" : "Not connected to the class. Feedback comes back with the connection."),
+};
+
+// The server names the quality problem in `reasons`; each becomes something the student can do about it.
+const QUALITY_TIPS = [
+  [/dark/i, "The room looks dark — turn on a light or face a window."],
+  [/too small|closer/i, "Your face looks small — move closer to the camera."],
+  [/turned too far/i, "Turn your face towards the camera so your eyes can be seen."],
+];
+
+const page = {
+  camera: "off", // off | starting | on | paused
+  stream: null,
+  socket: null,
+  connection: "idle", // idle | connecting | open | lost | refused
+  refusal: null,
+  attempt: 0,
+  reconnectTimer: null,
+  countdownTimer: null,
+  wasLost: false,
+  sendTimer: null,
+  lastSentAt: -Infinity,
+  awaitingAnswer: false,
+  capturing: false,
+  frames: 0,
+  frameErrors: 0,
+  frameErrorsInRow: 0,
+  shownState: "waiting",
+  leaving: false,
+};
+
+const canvas = document.createElement("canvas");
+
+// ---- Camera ---------------------------------------------------------------------------------------------
+
+async function openCamera() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    throw Object.assign(new Error("no mediaDevices"), { name: "InsecureContext" });
+  }
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
+  for (const track of stream.getVideoTracks()) track.addEventListener("ended", onCameraEnded);
+  page.stream = stream;
+  ui.preview.srcObject = stream;
+  // autoplay covers it; play() may still reject when interrupted, and the next frame is simply not ready yet.
+  await ui.preview.play().catch(() => {});
+}
+
+function closeCamera() {
+  if (page.stream) {
+    for (const track of page.stream.getTracks()) {
+      track.removeEventListener("ended", onCameraEnded);
+      track.stop();
+    }
+  }
+  page.stream = null;
+  ui.preview.srcObject = null;
+}
+
+function cameraProblem(error, button) {
+  switch (error?.name) {
+    case "NotAllowedError":
+    case "SecurityError":
+      return "The camera is blocked for this page. Allow it in the browser's site settings (the camera or "
+        + `padlock icon in the address bar), then press ${button} again.`;
+    case "NotFoundError":
+    case "OverconstrainedError":
+      return `No camera was found. Plug one in or switch it on, then press ${button} again.`;
+    case "NotReadableError":
+    case "AbortError":
+      return "The camera is in use by another app (a video call, perhaps). Close that app or tab, "
+        + `then press ${button} again.`;
+    case "InsecureContext":
+      return "The browser only allows the camera on a secure page. Open this page through https:// "
+        + "(or http://localhost on this computer).";
+    default:
+      return `The camera could not start (${error?.message || error}). Press ${button} to try again.`;
+  }
+}
+
+function showCameraMessage(text) {
+  ui.cameraMessage.replaceChildren();
+  if (text) ui.cameraMessage.append(icon("triangle-alert"), document.createTextNode(text));
+}
+
+// Shows the buttons that fit `mode`, keeping keyboard focus on whichever replaces the one that was pressed.
+function setCamera(mode) {
+  page.camera = mode;
+  document.body.dataset.camera = mode;
+  ui.previewFrame.dataset.camera = mode;
+  const buttons = [ui.start, ui.pause, ui.resume];
+  const focused = buttons.find((button) => button === document.activeElement);
+  ui.start.hidden = mode === "on" || mode === "paused";
+  ui.start.disabled = page.connection === "refused";
+  ui.pause.hidden = mode !== "on";
+  ui.resume.hidden = mode !== "paused";
+  const visible = buttons.find((button) => !button.hidden);
+  if (focused?.hidden && visible) visible.focus();
+  updatePreviewText();
+}
+
+async function startCamera() {
+  if (page.camera !== "off") return; // a second click while the browser still asks for permission
+  showCameraMessage("");
+  setCamera("starting");
+  try {
+    await openCamera();
+  } catch (error) {
+    setCamera("off");
+    showCameraMessage(cameraProblem(error, "Start camera"));
+    return;
+  }
+  if (page.camera !== "starting") {
+    closeCamera(); // refused or left while the browser was asking
+    return;
+  }
+  setCamera("on");
+  showState("waiting");
+  if (page.connection === "idle") connect();
+  else scheduleFrame();
+}
+
+function pause() {
+  if (page.camera !== "on") return;
+  setCamera("paused");
+  closeCamera();
+  clearTimeout(page.sendTimer);
+  sendJson({ type: "pause" });
+  showState("paused");
+  clearFeedbackHints();
+}
+
+let resuming = false;
+
+async function resume() {
+  if (page.camera !== "paused" || resuming) return;
+  showCameraMessage("");
+  resuming = true;
+  try {
+    await openCamera();
+  } catch (error) {
+    showCameraMessage(cameraProblem(error, "Resume"));
+    return;
+  } finally {
+    resuming = false;
+  }
+  if (page.camera !== "paused") {
+    closeCamera();
+    return;
+  }
+  setCamera("on");
+  showState("waiting");
+  sendJson({ type: "resume" });
+  page.awaitingAnswer = false;
+  scheduleFrame();
+}
+
+// The camera was unplugged, or the browser or another app took it away.
+function onCameraEnded() {
+  closeCamera();
+  clearTimeout(page.sendTimer);
+  setCamera("off");
+  showState("waiting");
+  clearFeedbackHints();
+  showCameraMessage("The camera stopped: it was unplugged, or another app took it. Press Start camera to try again.");
+}
+
+function setPreviewShown(shown) {
+  ui.togglePreview.setAttribute("aria-pressed", String(shown));
+  ui.togglePreview.querySelector("use")?.setAttribute("href", shown ? "#icon-eye" : "#icon-eye-off");
+  ui.previewFrame.classList.toggle("preview-hidden", !shown);
+  updatePreviewText();
+  try {
+    localStorage.setItem(PREVIEW_STORAGE_KEY, shown ? "shown" : "hidden");
+  } catch {
+    // Storage can be off (private modes); the choice then lasts for this page only.
+  }
+}
+
+function updatePreviewText() {
+  const hidden = ui.previewFrame.classList.contains("preview-hidden");
+  const placeholderIcon = page.camera === "on" && hidden ? "eye-off" : "camera-off";
+  ui.previewText.previousElementSibling?.replaceWith(icon(placeholderIcon));
+  ui.previewText.textContent = {
+    off: "Camera is off",
+    starting: "Starting the camera…",
+    paused: "Paused: the camera is off",
+    on: hidden ? "Your picture is hidden; the camera is on" : "",
+  }[page.camera];
+}
+
+// ---- Frames ---------------------------------------------------------------------------------------------
+
+function canSend() {
+  return page.camera === "on" && page.stream !== null && !page.leaving
+    && page.socket?.readyState === WebSocket.OPEN;
+}
+
+// The next frame goes out when the last one is answered, but never sooner than the frame-rate cap allows;
+// an answer that does not come within ANSWER_TIMEOUT_MS is given up on (the server keeps only the newest frame).
+function scheduleFrame() {
+  clearTimeout(page.sendTimer);
+  if (!canSend()) return;
+  const gap = page.awaitingAnswer ? Math.max(ANSWER_TIMEOUT_MS, MIN_FRAME_GAP_MS) : MIN_FRAME_GAP_MS;
+  const wait = Math.max(0, page.lastSentAt + gap - performance.now());
+  page.sendTimer = setTimeout(sendFrame, wait);
+}
+
+async function sendFrame() {
+  if (!canSend() || page.capturing) return;
+  const socket = page.socket;
+  const video = ui.preview;
+  if (socket.bufferedAmount > MAX_BUFFERED_BYTES || video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA
+      || !video.videoWidth) {
+    page.sendTimer = setTimeout(sendFrame, MIN_FRAME_GAP_MS);
+    return;
+  }
+  page.capturing = true;
+  page.lastSentAt = performance.now();
+  try {
+    const blob = await captureJpeg(video);
+    if (blob && canSend() && socket === page.socket) {
+      socket.send(blob);
+      page.awaitingAnswer = true;
+    }
+  } finally {
+    page.capturing = false;
+  }
+  scheduleFrame();
+}
+
+function captureJpeg(video) {
+  // Never wider than the camera gives: enlarging adds bytes, not detail.
+  const width = Math.min(Number(config.frameWidth) || 640, video.videoWidth);
+  const height = Math.round((video.videoHeight * width) / video.videoWidth);
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+  canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", Number(config.jpegQuality) || 0.7));
+}
+
+function answered() {
+  page.awaitingAnswer = false;
+  scheduleFrame();
+}
+
+// ---- Connection -----------------------------------------------------------------------------------------
+
+const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wifi", lost: "wifi-off", refused: "ban" };
+
+function setConnection(status, ...content) {
+  page.connection = status;
+  document.body.dataset.connection = status;
+  ui.connection.parentElement.dataset.status = status;
+  ui.connectionIcon.replaceChildren(icon(CONNECTION_ICONS[status]));
+  ui.connection.replaceChildren(...content);
+}
+
+function connect() {
+  clearTimeout(page.reconnectTimer);
+  clearInterval(page.countdownTimer);
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}${config.wsPath}`);
+  page.socket = socket;
+  page.refusal = null;
+  setConnection("connecting", "Connecting…");
+  socket.addEventListener("open", () => {
+    if (socket !== page.socket) return;
+    page.attempt = 0;
+    setConnection("open", "Connected");
+    if (page.wasLost) {
+      // A refused socket opens too, then closes at once: only a connection that stays is worth announcing.
+      setTimeout(() => {
+        if (socket === page.socket && socket.readyState === WebSocket.OPEN) announce("Connected to the class again.");
+      }, 1000);
+    }
+    page.wasLost = false;
+    if (page.camera === "paused") {
+      sendJson({ type: "pause" });
+    } else if (page.camera === "on") {
+      showState("waiting");
+      page.awaitingAnswer = false;
+      scheduleFrame();
+    }
+  });
+  socket.addEventListener("message", (event) => {
+    if (socket === page.socket) onMessage(event.data);
+  });
+  socket.addEventListener("close", (event) => {
+    if (socket === page.socket) onClose(event);
+  });
+}
+
+function sendJson(message) {
+  if (page.socket?.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
+}
+
+function onClose(event) {
+  clearTimeout(page.sendTimer);
+  page.awaitingAnswer = false;
+  if (page.leaving) return;
+  if (page.refusal || REFUSAL_CLOSE_CODES.has(event.code)) {
+    refused(page.refusal ?? { code: `close_${event.code}`, message: "The class refused the connection." });
+    return;
+  }
+  if (page.camera === "on") showState("offline");
+  clearFeedbackHints();
+  if (!page.wasLost) announce("Connection lost. Reconnecting…");
+  page.wasLost = true;
+  scheduleReconnect();
+}
+
+function scheduleReconnect() {
+  page.attempt += 1;
+  const backoff = RECONNECT_FIRST_MS * 2 ** (page.attempt - 1);
+  // Jitter keeps a whole class from reconnecting in the same instant after a server restart.
+  const delay = Math.min(RECONNECT_MAX_MS, backoff) * (0.8 + Math.random() * 0.4);
+  const due = performance.now() + delay;
+  const attempt = page.attempt;
+  const render = () => {
+    const seconds = Math.max(1, Math.ceil((due - performance.now()) / 1000));
+    setConnection("lost", `Connection lost — reconnecting in ${seconds} s (attempt ${attempt})`);
+  };
+  render();
+  page.countdownTimer = setInterval(render, 1000);
+  page.reconnectTimer = setTimeout(connect, delay);
+}
+
+// The server said no (not logged in, not a member, no such class, no consent): trying again would not help.
+function refused({ code, message }) {
+  page.socket = null;
+  clearTimeout(page.reconnectTimer);
+  clearInterval(page.countdownTimer);
+  closeCamera();
+  setConnection("refused", message);
+  setCamera("off");
+  showState("offline");
+  clearFeedbackHints();
+  if (code === "consent_required") {
+    // The page itself shows the consent step; reload once, and not in a loop if something is off.
+    if (reloadOnce()) return;
+    ui.connection.append(" ", link(location.pathname, "Reload the page"));
+  } else if (code === "not_authenticated" || code === "close_4401") {
+    const loginUrl = new URL(config.loginUrl, location.href);
+    if (!loginUrl.searchParams.has("next")) loginUrl.searchParams.set("next", location.pathname);
+    ui.connection.append(" ", link(loginUrl.href, "Log in"));
+  }
+  announce(message);
+}
+
+function reloadOnce() {
+  try {
+    const last = Number(sessionStorage.getItem(CONSENT_RELOAD_KEY) || 0);
+    if (Date.now() - last < 10000) return false;
+    sessionStorage.setItem(CONSENT_RELOAD_KEY, String(Date.now()));
+  } catch {
+    return false; // without storage a loop could not be told apart, so let the student reload
+  }
+  location.reload();
+  return true;
+}
+
+function link(href, text) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  return a;
+}
+
+// ---- Messages -------------------------------------------------------------------------------------------
+
+function onMessage(data) {
+  let message;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return;
+  }
+  switch (message.type) {
+    case "feedback":
+      onFeedback(message);
+      answered();
+      break;
+    case "error":
+      if (REFUSAL_CODES.has(message.code)) {
+        page.refusal = message; // the close that follows decides
+      } else {
+        onFrameError(message);
+        answered();
+      }
+      break;
+    default:
+      // "paused" / "resumed" confirm what the page already shows.
+      break;
+  }
+}
+
+function onFeedback(feedback) {
+  page.frames += 1;
+  document.body.dataset.frames = String(page.frames);
+  page.frameErrorsInRow = 0;
+  ui.frameNote.textContent = "";
+  // A frame that was in flight when the student paused: the page keeps saying "Paused".
+  if (page.camera !== "on") return;
+
+  showState(feedback.state, feedback.reasons);
+  const engagement = Math.round(Number(feedback.engagement) || 0);
+  ui.engagement.textContent = String(engagement);
+  ui.engagementMeter.value = engagement;
+  ui.blinks.textContent = String(feedback.blinks ?? 0);
+  ui.blinkRate.textContent = String(Math.round(Number(feedback.blink_rate_per_min) || 0));
+  showReasons(feedback.reasons ?? []);
+  showTips(tipsFor(feedback));
+}
+
+function onFrameError(error) {
+  page.frameErrors += 1;
+  page.frameErrorsInRow += 1;
+  document.body.dataset.frameErrors = String(page.frameErrors);
+  console.debug("SmartSession: frame %s refused (%s): %s", error.frame, error.code, error.message);
+  if (page.frameErrorsInRow >= FRAME_ERRORS_BEFORE_NOTE) {
+    ui.frameNote.textContent = "The server could not read the last few pictures from your camera. "
+      + "If this goes on, pause and resume, or reload the page.";
+  }
+}
+
+// ---- Feedback display -----------------------------------------------------------------------------------
+
+function capitalise(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : text;
+}
+
+function showState(name, reasons = []) {
+  const state = name in STATES ? name : "waiting";
+  ui.stateHelp.textContent = STATE_HELP[state]?.() ?? "";
+  if (state === page.shownState) return;
+  page.shownState = state;
+  ui.state.replaceChildren(stateBadge(state));
+  if (state === "waiting" || state === "offline") return; // passing states; the connection line speaks for them
+  const why = reasons.length ? ` ${capitalise(reasons[0])}.` : "";
+  announce(`Your state: ${STATES[state].label}.${why}`);
+}
+
+function showReasons(reasons) {
+  ui.reasons.replaceChildren(...reasons.map((reason) => {
+    const item = document.createElement("li");
+    item.textContent = capitalise(reason);
+    return item;
+  }));
+}
+
+function tipsFor(feedback) {
+  if (!feedback.face) return ["Your face is out of view — sit where the camera can see you."];
+  const tips = [];
+  if (feedback.faces > 1) tips.push("More than one face is in view — make sure only you are in the picture.");
+  if (feedback.confidence === "uncertain") {
+    const reasons = feedback.reasons ?? [];
+    const matched = QUALITY_TIPS.filter(([pattern]) => reasons.some((reason) => pattern.test(reason)));
+    tips.push(...(matched.length
+      ? matched.map(([, tip]) => tip)
+      : ["The camera cannot read your face well — check the light and sit facing the camera."]));
+  }
+  return tips;
+}
+
+// Hints about the picture mean nothing once the camera is off.
+function clearFeedbackHints() {
+  showTips([]);
+  showReasons([]);
+}
+
+function showTips(tips) {
+  if (ui.tip.textContent === tips.join(" ")) return;
+  ui.tip.replaceChildren();
+  if (tips.length) ui.tip.append(icon("lightbulb"), document.createTextNode(tips.join(" ")));
+}
+
+// ---- Announcements --------------------------------------------------------------------------------------
+
+let pendingAnnouncement = null;
+let announceTimer = null;
+let lastAnnouncedAt = -Infinity;
+
+function announce(text) {
+  pendingAnnouncement = text;
+  const wait = lastAnnouncedAt + ANNOUNCE_GAP_MS - performance.now();
+  if (wait <= 0) flushAnnouncement();
+  else announceTimer ??= setTimeout(flushAnnouncement, wait);
+}
+
+function flushAnnouncement() {
+  announceTimer = null;
+  if (pendingAnnouncement === null) return;
+  ui.announcer.textContent = pendingAnnouncement;
+  pendingAnnouncement = null;
+  lastAnnouncedAt = performance.now();
+}
+
+// ---- Wiring ---------------------------------------------------------------------------------------------
+
+ui.start.addEventListener("click", startCamera);
+ui.pause.addEventListener("click", pause);
+ui.resume.addEventListener("click", resume);
+ui.togglePreview.addEventListener("click", () => {
+  setPreviewShown(ui.togglePreview.getAttribute("aria-pressed") !== "true");
+});
+
+// Leaving on purpose: stop the camera and close quietly, so the server's "consent withdrawn" answer does not
+// trigger a reload that would cancel the form's own navigation.
+function leave() {
+  page.leaving = true;
+  clearTimeout(page.sendTimer);
+  clearTimeout(page.reconnectTimer);
+  clearInterval(page.countdownTimer);
+  closeCamera();
+  page.socket?.close(1000);
+}
+ui.withdrawForm.addEventListener("submit", leave);
+window.addEventListener("pagehide", leave);
+// Restored from the back/forward cache with the camera and socket gone: start clean.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) location.reload();
+});
+window.addEventListener("online", () => {
+  if (page.connection === "lost") connect();
+});
+
+let previewChoice = null;
+try {
+  previewChoice = localStorage.getItem(PREVIEW_STORAGE_KEY);
+} catch {
+  // no storage: the preview starts shown
+}
+setPreviewShown(previewChoice !== "hidden");
+setCamera("off");
+setConnection("idle", "Not connected yet. Start your camera to join.");
+document.body.dataset.frames = "0";
