@@ -14,11 +14,19 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Variables that would change the outcome; each case sets the ones it is about.
-GUARD_VARIABLES = ("SMARTSESSION_FORBID_SKIPS", "SMARTSESSION_REQUIRE_SHARED_DATA", "SMARTSESSION_TESTDATA", "REDIS_URL")
+GUARD_VARIABLES = (
+    "SMARTSESSION_FORBID_SKIPS",
+    "SMARTSESSION_REQUIRE_SHARED_DATA",
+    "SMARTSESSION_TESTDATA",
+    "REDIS_URL",
+    "SMARTSESSION_REQUIRE_BROWSER",
+    "SMARTSESSION_CHROMIUM",
+)
 
 
 def run_pytest(tmp_path: Path, test_source: str, **env: str) -> subprocess.CompletedProcess:
-    shutil.copyfile(REPO_ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
+    for helper in ("conftest.py", "browser_fixtures.py"):
+        shutil.copyfile(REPO_ROOT / "tests" / helper, tmp_path / helper)
     (tmp_path / "test_case.py").write_text(test_source)
     run_env = {name: value for name, value in os.environ.items() if name not in GUARD_VARIABLES}
     run_env.update(env, PYTHONPATH=str(REPO_ROOT), DJANGO_SETTINGS_MODULE="smartsession.settings")
@@ -120,3 +128,26 @@ def test_it_fails_a_redis_test_when_redis_does_not_answer(tmp_path):
     assert result.returncode == 1, result.stdout
     assert "REDIS_URL is set to redis://127.0.0.1:1/0 but Redis does not answer" in result.stdout
     assert "secret" not in result.stdout
+
+
+MARKED_FOR_BROWSER = """
+import pytest
+
+@pytest.mark.browser
+def test_needs_a_browser():
+    pass
+"""
+
+
+def test_it_skips_a_browser_test_without_chromium_and_says_why(tmp_path):
+    result = run_pytest(tmp_path, MARKED_FOR_BROWSER, SMARTSESSION_CHROMIUM=str(tmp_path / "no-chromium"))
+    assert result.returncode == 0, result.stdout
+    assert "browser tests need Chromium" in result.stdout and "1 skipped" in result.stdout
+
+
+def test_it_fails_a_browser_test_without_chromium_when_ci_requires_it(tmp_path):
+    result = run_pytest(
+        tmp_path, MARKED_FOR_BROWSER, SMARTSESSION_CHROMIUM=str(tmp_path / "no-chromium"), SMARTSESSION_REQUIRE_BROWSER="1"
+    )
+    assert result.returncode == 1, result.stdout
+    assert "SMARTSESSION_REQUIRE_BROWSER=1" in result.stdout

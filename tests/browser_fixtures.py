@@ -1,0 +1,225 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright, a real Daphne server, a fake camera.
+
+The camera plays a .y4m file made at test time from a real clip of ../shared/testdata (Chromium's
+--use-file-for-fake-video-capture); it is written under pytest's tmp folder and never kept.
+Playwright's own browser download is never used: `executable_path` points at the system Chromium.
+
+Without Chromium or the npm packages (no Node.js) these tests skip and say why; CI sets
+SMARTSESSION_REQUIRE_BROWSER=1, which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "browser-test-passphrase"
+# Chromium cannot reach the internet here, and its background services would only fail, some at every start.
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-first-run",
+]
+CLASS_NAME = "Browser class"
+# One user per test that streams, so the 30 s resume window of one test never reaches into another.
+STUDENTS = ("sam", "ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal")
+
+SETUP_SCRIPT = """
+from django.contrib.auth.models import Group, User
+from classroom.services import classroom_create, classroom_join
+teacher = User.objects.create_user("tess", password="{password}", first_name="Tess", last_name="Teacher")
+teacher.groups.add(Group.objects.get_or_create(name="teachers")[0])
+classroom = classroom_create(teacher=teacher, name="{class_name}")
+for username in {students!r}:
+    student = User.objects.create_user(username, password="{password}", first_name=username.title())
+    if username != "{joins_itself}":
+        classroom_join(student=student, code=classroom.join_code)
+print(classroom.join_code)
+"""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        default="",
+        help="where tests/test_browser_screenshots.py saves its pictures (make screenshots: docs/screenshots)",
+    )
+
+
+def _require(what: str) -> None:
+    message = f"browser tests need {what}"
+    if os.getenv("SMARTSESSION_REQUIRE_BROWSER", "").strip() == "1":
+        pytest.fail(f"{message} (SMARTSESSION_REQUIRE_BROWSER=1)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    configured = os.getenv("SMARTSESSION_CHROMIUM", "")
+    # The binary itself rather than Debian's /usr/bin/chromium wrapper script, which only adds flags we set anyway.
+    candidates = [configured] if configured else ["/usr/lib/chromium/chromium", shutil.which("chromium") or ""]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            break
+    else:
+        _require("Chromium: install Debian's package (apt-get install chromium) or set SMARTSESSION_CHROMIUM")
+    if not (REPO_ROOT / "node_modules" / "uplot" / "dist").is_dir():
+        _require("the front-end packages: install Node.js 18+ and run make setup (npm ci)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _require("Playwright for Python (make setup installs it from requirements.txt)")
+    return candidate
+
+
+def write_y4m(frames_rgb, path: Path, fps: int = 30) -> Path:
+    """A raw YUV4MPEG2 file Chromium's fake camera can play (4:2:0, the camera's own format); it loops."""
+    import cv2
+
+    height, width = frames_rgb[0].shape[:2]
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames_rgb:
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+@pytest.fixture(scope="session")
+def face_camera(shared_testdata, tmp_path_factory) -> Path:
+    """A real face, looking at the camera and blinking: pyfeat's single_face.mp4 (640x360, 2.4 s, looped)."""
+    from vision.media import read_frames
+
+    frames = [rgb for _, _, rgb in read_frames(shared_testdata / "pyfeat" / "single_face.mp4")]
+    return write_y4m(frames, tmp_path_factory.mktemp("camera") / "face.y4m")
+
+
+@pytest.fixture(scope="session")
+def empty_room_camera(shared_testdata, tmp_path_factory) -> Path:
+    """No face at all: a real photo of a fox, held for a second (and looped)."""
+    import cv2
+
+    bgr = cv2.imread(str(shared_testdata / "nonface" / "fox-715588_640.jpg"))
+    rgb = cv2.cvtColor(cv2.resize(bgr, (640, 360)), cv2.COLOR_BGR2RGB)
+    return write_y4m([rgb] * 30, tmp_path_factory.mktemp("camera") / "empty-room.y4m")
+
+
+@dataclass(frozen=True)
+class PageServer:
+    url: str
+    code: str
+    teacher: str = "tess"
+    password: str = PASSWORD
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def page_server(chromium_executable, tmp_path_factory):
+    """`make run`'s server for real: Daphne in its own process, SQLite, the in-memory channel layer."""
+    folder = tmp_path_factory.mktemp("page-server")
+    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", DEBUG="1", VISION_WORKERS="2")
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=env, check=True)
+    script = SETUP_SCRIPT.format(password=PASSWORD, class_name=CLASS_NAME, students=STUDENTS, joins_itself=STUDENTS[0])
+    created = subprocess.run([*manage, "shell", "-c", script], cwd=REPO_ROOT, env=env, check=True,
+                             capture_output=True, text=True)
+    code = created.stdout.strip().splitlines()[-1]
+    port = _free_port()
+    log = (folder / "daphne.log").open("wb")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "smartsession.asgi:application"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, f"daphne exited early; see {folder / 'daphne.log'}"
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("daphne did not start within 60 s") from None
+                time.sleep(0.2)
+        yield PageServer(url=url, code=code)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest_asyncio.fixture
+async def launch_browser(chromium_executable):
+    """launch_browser(camera=None): a new headless Chromium; with `camera`, its webcam plays that .y4m file."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browsers = []
+
+        async def launch(camera: Path | None = None):
+            args = list(CHROMIUM_ARGS)
+            if camera is not None:
+                args += [
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={camera}",
+                ]
+            browser = await playwright.chromium.launch(executable_path=chromium_executable, args=args)
+            browsers.append(browser)
+            return browser
+
+        yield launch
+        for browser in browsers:
+            await browser.close()
+
+
+async def open_page(browser, *, errors: list[str] | None = None):
+    """A page in a fresh context (its own cookies), collecting script errors into `errors`."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    return page
+
+
+async def log_in(page, server: PageServer, username: str, *, then: str = "/") -> None:
+    await page.goto(f"{server.url}/accounts/login/?next={then}")
+    await page.fill("#id_username", username)
+    await page.fill("#id_password", server.password)
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state()
+
+
+async def tab_to(page, selector: str, *, presses: int = 40, shift: bool = False) -> None:
+    """Press Tab until the focused element matches `selector`: proves it is reachable by keyboard alone."""
+    for _ in range(presses):
+        if await page.evaluate("(selector) => document.activeElement?.matches(selector) ?? false", selector):
+            return
+        await page.keyboard.press("Shift+Tab" if shift else "Tab")
+    raise AssertionError(f"{selector} was not reached with {presses} presses of Tab")

@@ -1,0 +1,165 @@
+"""End to end in headless Chromium: a student streams a real face from a fake camera, a teacher watches.
+
+Each test has its own students (browser_fixtures.STUDENTS), because the server keeps a student's
+tracker for 30 s after their page closes. The server is a real Daphne process (`page_server`).
+"""
+
+import re
+
+import pytest
+from browser_fixtures import log_in, open_page, tab_to
+
+pytestmark = [pytest.mark.browser, pytest.mark.shared_data, pytest.mark.slow]
+
+# Generous: the first frames also wait for the camera to start and the landmarker to load.
+SEEN_WITHIN_MS = 30_000
+PRESENT = ("focused", "happy")
+
+
+def state_is(selector: str, states: tuple[str, ...]) -> str:
+    """A wait_for_function body: true once the element's data-state is one of `states`."""
+    return f"() => {list(states)!r}.includes(document.querySelector({selector!r})?.dataset.state)"
+
+
+async def start_streaming(page, server, username: str) -> None:
+    """Log in, open the class, consent, start the camera."""
+    await log_in(page, server, username)
+    await page.goto(f"{server.url}/class/{server.code}/")
+    await page.click("#consent")
+    await page.click("#start-camera")
+
+
+async def card_of(teacher, username: str) -> str:
+    """The dashboard card's selector for `username`, found through the members the page was given."""
+    student_id = await teacher.evaluate(
+        "(username) => JSON.parse(document.getElementById('dashboard-config').textContent)"
+        ".members.find((member) => member.username === username).id",
+        username,
+    )
+    return f"#cards [data-student-id='{student_id}']"
+
+
+async def student_state(page) -> str:
+    return await page.get_attribute("#state [data-state]", "data-state")
+
+
+async def test_it_streams_a_real_face_to_the_student_and_the_teacher(page_server, launch_browser, face_camera):
+    errors: list[str] = []
+    teacher = await open_page(await launch_browser(), errors=errors)
+    await log_in(teacher, page_server, page_server.teacher)
+    await teacher.goto(f"{page_server.url}/teach/{page_server.code}/")
+
+    student_browser = await launch_browser(camera=face_camera)
+    student = await open_page(student_browser, errors=errors)
+    await start_streaming(student, page_server, "ana")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+    engagement = int(await student.text_content("#engagement"))
+    assert 0 <= engagement <= 100
+    assert re.fullmatch(r"\d+", (await student.text_content("#blinks")).strip())
+
+    card = await card_of(teacher, "ana")
+    await teacher.wait_for_function(state_is(card, PRESENT), timeout=SEEN_WITHIN_MS)
+    assert 0 <= int(await teacher.text_content(f"{card} .card-engagement")) <= 100
+
+    await student.close()  # the page goes away: its socket closes, and the teacher sees student.left
+    await teacher.wait_for_function(state_is(card, ("offline",)), timeout=SEEN_WITHIN_MS)
+    assert errors == []
+
+
+async def test_it_shows_absent_on_both_pages_when_no_face_is_in_view(
+    page_server, launch_browser, empty_room_camera
+):
+    teacher = await open_page(await launch_browser())
+    await log_in(teacher, page_server, page_server.teacher)
+    await teacher.goto(f"{page_server.url}/teach/{page_server.code}/")
+
+    student = await open_page(await launch_browser(camera=empty_room_camera))
+    await start_streaming(student, page_server, "ben")
+    await student.wait_for_function(state_is("#state [data-state]", ("absent",)), timeout=SEEN_WITHIN_MS)
+    assert "out of view" in (await student.text_content("#tip")).lower()
+
+    await teacher.wait_for_function(state_is(await card_of(teacher, "ben"), ("absent",)), timeout=SEEN_WITHIN_MS)
+
+
+async def test_it_shows_the_teacher_that_a_student_paused(page_server, launch_browser, face_camera):
+    teacher = await open_page(await launch_browser())
+    await log_in(teacher, page_server, page_server.teacher)
+    await teacher.goto(f"{page_server.url}/teach/{page_server.code}/")
+
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, page_server, "cleo")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+    frames_before = int(await student.evaluate("document.body.dataset.frames"))
+    await student.click("#pause")
+
+    card = await card_of(teacher, "cleo")
+    await teacher.wait_for_function(state_is(card, ("paused",)), timeout=SEEN_WITHIN_MS)
+    assert await student_state(student) == "paused"
+    assert "paused" in (await teacher.text_content(card)).lower()
+    # Paused means nothing is sent: no feedback arrives for a second.
+    await student.wait_for_timeout(1000)
+    assert int(await student.evaluate("document.body.dataset.frames")) <= frames_before + 1
+
+
+async def test_it_says_what_to_do_when_the_camera_is_blocked(page_server, launch_browser, face_camera):
+    # No --use-fake-ui-for-media-stream: nobody answers the permission prompt, so the camera is refused.
+    browser = await launch_browser()
+    student = await open_page(browser)
+    await start_streaming(student, page_server, "eli")
+    await student.wait_for_function("() => document.querySelector('#camera-message').textContent.trim() !== ''")
+    message = (await student.text_content("#camera-message")).lower()
+    assert "camera" in message and ("allow" in message or "no camera" in message)
+
+
+async def test_it_works_by_keyboard_alone_from_log_in_to_consent(page_server, launch_browser, face_camera):
+    page = await open_page(await launch_browser(camera=face_camera))
+    await page.goto(f"{page_server.url}/accounts/login/")
+    await tab_to(page, "#id_username")
+    await page.keyboard.type("sam")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(page_server.password)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{page_server.url}/")
+
+    await tab_to(page, "#id_code")  # sam has not joined yet: the join form on the start page
+    await page.keyboard.type(page_server.code.lower())
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{page_server.url}/class/{page_server.code}/")
+
+    await tab_to(page, "#consent")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#start-camera")
+    await tab_to(page, "#start-camera")
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+    await tab_to(page, "#pause")
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(state_is("#state [data-state]", ("paused",)))
+
+
+async def test_it_works_by_keyboard_alone_on_the_dashboard(page_server, launch_browser, face_camera):
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, page_server, "dev")
+
+    teacher = await open_page(await launch_browser())
+    await teacher.goto(f"{page_server.url}/accounts/login/")
+    await tab_to(teacher, "#id_username")
+    await teacher.keyboard.type(page_server.teacher)
+    await teacher.keyboard.press("Tab")
+    await teacher.keyboard.type(page_server.password)
+    await teacher.keyboard.press("Enter")
+    await teacher.wait_for_url(f"{page_server.url}/teach/")
+    await tab_to(teacher, f"a[href='/teach/{page_server.code}/']")
+    await teacher.keyboard.press("Enter")
+    await teacher.wait_for_url(f"{page_server.url}/teach/{page_server.code}/")
+
+    card = await card_of(teacher, "dev")
+    await teacher.wait_for_function(state_is(card, PRESENT), timeout=SEEN_WITHIN_MS)
+    await tab_to(teacher, f"{card} button, {card}[tabindex], {card}:is(button)", presses=60)
+    await teacher.keyboard.press("Enter")
+    await teacher.wait_for_selector("#student-detail[open]")
+    assert "Dev" in await teacher.text_content("#student-detail")
+    await teacher.keyboard.press("Escape")
+    await teacher.wait_for_selector("#student-detail:not([open])", state="attached")
+    # Focus goes back to where it was, so a keyboard user does not lose their place.
+    assert await teacher.evaluate("(card) => document.querySelector(card).contains(document.activeElement)", card)
