@@ -151,7 +151,13 @@ class StudentConsumer(_JsonSocket):
     def status_object(self) -> dict[str, Any]:
         latest = self.live.latest or {}
         fields = {key: value for key, value in latest.items() if key not in ("type", "ts")}
-        return {**fields, **self.student, "paused": self.live.paused, "last_seen": _now_iso()}
+        return {
+            **fields,
+            **self.student,
+            "paused": self.live.paused,
+            "attention_rules": self.live.tracker.attention_rules,
+            "last_seen": _now_iso(),
+        }
 
     async def send_student_update(self, student: dict[str, Any]) -> None:
         await self.to_teachers("student.update", {"student": student})

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,6 +24,7 @@ from sessions_app.models import Session
 from sessions_app.services import session_for_user, sessions_visible_to
 
 from .services import AccessDenied, student_display_name, teacher_access
+from .views import http_error
 
 SESSIONS_PER_PAGE = 25
 
@@ -123,9 +123,7 @@ def class_history(request: HttpRequest, code: str) -> HttpResponse:
     try:
         classroom = teacher_access(user=request.user, code=code)
     except AccessDenied as denied:
-        # login_required runs first, so "not authenticated" never gets here.
-        refusal = Http404 if denied.error_code == "not_found" else PermissionDenied
-        raise refusal(denied.message) from None
+        raise http_error(denied) from None
     page = _history_page(request, sessions_visible_to(request.user, classroom_code=classroom.join_code))
     return render(
         request,

@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions_app.services import class_engagement_timeline
 
@@ -45,8 +45,11 @@ TIMELINE_BUCKET_S = 10
 JPEG_QUALITY = 0.7
 
 
-def _or_http_error(denied: AccessDenied) -> Exception:
-    # login_required runs first, so "not authenticated" cannot reach a page.
+def http_error(denied: AccessDenied) -> Exception:
+    """The page's answer to a refusal: 404 for no such class, 403 otherwise.
+
+    login_required runs first, so "not authenticated" cannot reach a page.
+    """
     return Http404(denied.message) if denied.error_code == "not_found" else PermissionDenied(denied.message)
 
 
@@ -79,6 +82,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     form = JoinForm(request.POST or None, initial={"code": request.GET.get("code", "")})
     if request.method == "POST" and form.is_valid():
@@ -99,7 +103,7 @@ def student_class(request: HttpRequest, code: str) -> HttpResponse:
     try:
         membership = student_access(user=request.user, code=code, require_consent=False)
     except AccessDenied as denied:
-        raise _or_http_error(denied) from None
+        raise http_error(denied) from None
     classroom = membership.classroom
     context = {
         "classroom": classroom,
@@ -126,7 +130,7 @@ def _membership_for_page(request: HttpRequest, code: str) -> Membership:
     try:
         return student_access(user=request.user, code=code, require_consent=False)
     except AccessDenied as denied:
-        raise _or_http_error(denied) from None
+        raise http_error(denied) from None
 
 
 @login_required
@@ -145,6 +149,7 @@ def withdraw_consent(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @teacher_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def teacher_classes(request: HttpRequest) -> HttpResponse:
     form = ClassroomCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -161,7 +166,7 @@ def _taught_classroom(request: HttpRequest, code: str) -> Classroom:
     try:
         return teacher_access(user=request.user, code=code)
     except AccessDenied as denied:
-        raise _or_http_error(denied) from None
+        raise http_error(denied) from None
 
 
 @login_required
@@ -193,6 +198,7 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def class_settings(request: HttpRequest, code: str) -> HttpResponse:
     classroom = _taught_classroom(request, code)
     if request.method == "POST":

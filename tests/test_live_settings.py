@@ -60,15 +60,21 @@ async def test_it_marks_a_student_looking_away_distracted_with_the_rules_on(clas
     await communicator.disconnect()
 
 
-async def test_it_applies_an_accommodation_to_a_stream_in_progress(classroom, student, image_frame):
+async def test_it_applies_an_accommodation_to_a_stream_in_progress(classroom, student, teacher, image_frame):
     from classroom.services import membership_set_attention_rules
 
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
     await states_while_streaming(communicator, image_frame, FRONTAL, 0, 3000)
     await sync_to_async(membership_set_attention_rules)(classroom=classroom, student_id=student.pk, enabled=False)
     states = await states_while_streaming(communicator, image_frame, TURNED, 3000, 7000)
     assert "distracted" not in states and "absent" not in states
+    # The teacher's cards learn it from the status too.
+    while (update := await receive_until(watcher, "student.update"))["student"]["attention_rules"]:
+        pass
+    assert update["student"]["id"] == student.pk
     await communicator.disconnect()
+    await watcher.disconnect()
 
 
 async def test_it_stops_reading_expressions_when_the_class_goes_expression_free(classroom, student, face_frames):
