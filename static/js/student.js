@@ -1,5 +1,6 @@
 // The student's class page: camera -> JPEG frames over the class WebSocket -> feedback shown as it arrives.
 // The contract with the server is docs/protocol.md.
+import { REFUSAL_CLOSE_CODES, STABLE_AFTER_MS, retryDelayMs, socketUrl } from "./live-socket.js";
 import { STATES, icon, stateBadge } from "./states.js";
 
 const config = JSON.parse(document.getElementById("student-config").textContent);
@@ -26,6 +27,7 @@ const ui = {
   cameraMessage: byId("camera-message"),
   frameNote: byId("frame-note"),
   announcer: byId("announcer"),
+  announceToggle: byId("announce-toggle"),
   withdrawForm: byId("withdraw-form"),
 };
 
@@ -34,15 +36,17 @@ const MIN_FRAME_GAP_MS = 1000 / Math.max(1, Number(config.maxFps) || 10);
 const ANSWER_TIMEOUT_MS = 2000;
 // A few frames' worth: more waiting in the socket means the network is not keeping up, so skip a frame.
 const MAX_BUFFERED_BYTES = 256 * 1024;
-const RECONNECT_FIRST_MS = 1000;
-const RECONNECT_MAX_MS = 15000;
+// The `code` of the server's error messages that refuse the class (the socket closes after them), as
+// opposed to a single frame the server could not read. Close codes are live-socket.js's REFUSAL_CLOSE_CODES.
 const REFUSAL_CODES = new Set(["not_authenticated", "forbidden", "not_found", "consent_required"]);
-const REFUSAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
 // One unreadable frame is noise (a camera hiccup); a run of them is worth a quiet note.
 const FRAME_ERRORS_BEFORE_NOTE = 5;
-// States can flip quickly; a screen reader user hears the newest one, at most this often.
+// Announcements (connection news) follow each other at most this often; a screen reader user hears the newest.
 const ANNOUNCE_GAP_MS = 1500;
+// States can flip every second or two; only one that has held this long is spoken, or speech would never stop.
+const STATE_SETTLE_MS = 3000;
 const PREVIEW_STORAGE_KEY = "smartsession.preview";
+const ANNOUNCE_STORAGE_KEY = "smartsession.announceState";
 const CONSENT_RELOAD_KEY = "smartsession.consentReload";
 
 // Words for the states that are not the tracker's, from the student's side.
@@ -65,9 +69,11 @@ const page = {
   socket: null,
   connection: "idle", // idle | connecting | open | lost | refused
   refusal: null,
-  attempt: 0,
+  attempt: 0, // reconnect attempts since the connection last proved stable
   reconnectTimer: null,
   countdownTimer: null,
+  stableTimer: null,
+  stable: false, // the open socket has answered, or stayed open STABLE_AFTER_MS
   wasLost: false,
   sendTimer: null,
   lastSentAt: -Infinity,
@@ -77,6 +83,12 @@ const page = {
   frameErrors: 0,
   frameErrorsInRow: 0,
   shownState: "waiting",
+  stateReasons: [],
+  helpText: null,
+  reasonsKey: "",
+  announceStates: true,
+  announcedState: null, // the last state spoken: never the same twice in a row
+  stateAnnounceTimer: null,
   leaving: false,
 };
 
@@ -144,8 +156,11 @@ function setCamera(mode) {
   ui.start.disabled = page.connection === "refused";
   ui.pause.hidden = mode !== "on";
   ui.resume.hidden = mode !== "paused";
-  const visible = buttons.find((button) => !button.hidden);
-  if (focused?.hidden && visible) visible.focus();
+  if (focused && (focused.hidden || focused.disabled)) {
+    const next = buttons.find((button) => !button.hidden && !button.disabled);
+    // Refused: Start camera is disabled, so focus goes to the message that says why rather than to <body>.
+    (next ?? ui.connection).focus();
+  }
   updatePreviewText();
 }
 
@@ -160,7 +175,7 @@ async function startCamera() {
     showCameraMessage(cameraProblem(error, "Start camera"));
     return;
   }
-  if (page.camera !== "starting") {
+  if (page.camera !== "starting" || page.leaving) {
     closeCamera(); // refused or left while the browser was asking
     return;
   }
@@ -194,8 +209,8 @@ async function resume() {
   } finally {
     resuming = false;
   }
-  if (page.camera !== "paused") {
-    closeCamera();
+  if (page.camera !== "paused" || page.leaving) {
+    closeCamera(); // refused or left while the browser was asking
     return;
   }
   setCamera("on");
@@ -309,22 +324,19 @@ function setConnection(status, ...content) {
 function connect() {
   clearTimeout(page.reconnectTimer);
   clearInterval(page.countdownTimer);
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(`${scheme}//${location.host}${config.wsPath}`);
+  clearTimeout(page.stableTimer);
+  if (page.leaving) return;
+  const socket = new WebSocket(socketUrl(config.wsPath));
   page.socket = socket;
   page.refusal = null;
+  page.stable = false;
   setConnection("connecting", "Connecting…");
   socket.addEventListener("open", () => {
     if (socket !== page.socket) return;
-    page.attempt = 0;
     setConnection("open", "Connected");
-    if (page.wasLost) {
-      // A refused socket opens too, then closes at once: only a connection that stays is worth announcing.
-      setTimeout(() => {
-        if (socket === page.socket && socket.readyState === WebSocket.OPEN) announce("Connected to the class again.");
-      }, 1000);
-    }
-    page.wasLost = false;
+    // The server accepts before it can fail (a refusal, or 1011 with its channel layer down): the backoff
+    // and the "lost" state are reset only by a real answer, or by the socket staying open a while.
+    page.stableTimer = setTimeout(connectionProved, STABLE_AFTER_MS);
     if (page.camera === "paused") {
       sendJson({ type: "pause" });
     } else if (page.camera === "on") {
@@ -341,12 +353,23 @@ function connect() {
   });
 }
 
+// The open socket works: the next loss starts the backoff from the beginning, and is announced again.
+function connectionProved() {
+  clearTimeout(page.stableTimer);
+  if (page.stable || page.socket?.readyState !== WebSocket.OPEN) return;
+  page.stable = true;
+  page.attempt = 0;
+  if (page.wasLost) announce("Connected to the class again.");
+  page.wasLost = false;
+}
+
 function sendJson(message) {
   if (page.socket?.readyState === WebSocket.OPEN) page.socket.send(JSON.stringify(message));
 }
 
 function onClose(event) {
   clearTimeout(page.sendTimer);
+  clearTimeout(page.stableTimer);
   page.awaitingAnswer = false;
   if (page.leaving) return;
   if (page.refusal || REFUSAL_CLOSE_CODES.has(event.code)) {
@@ -362,9 +385,7 @@ function onClose(event) {
 
 function scheduleReconnect() {
   page.attempt += 1;
-  const backoff = RECONNECT_FIRST_MS * 2 ** (page.attempt - 1);
-  // Jitter keeps a whole class from reconnecting in the same instant after a server restart.
-  const delay = Math.min(RECONNECT_MAX_MS, backoff) * (0.8 + Math.random() * 0.4);
+  const delay = retryDelayMs(page.attempt); // backoff with jitter, shared with the dashboard
   const due = performance.now() + delay;
   const attempt = page.attempt;
   const render = () => {
@@ -381,21 +402,25 @@ function refused({ code, message }) {
   page.socket = null;
   clearTimeout(page.reconnectTimer);
   clearInterval(page.countdownTimer);
+  clearTimeout(page.stableTimer);
   closeCamera();
   setConnection("refused", message);
-  setCamera("off");
   showState("offline");
   clearFeedbackHints();
-  if (code === "consent_required") {
-    // The page itself shows the consent step; reload once, and not in a loop if something is off.
-    if (reloadOnce()) return;
+  // The page itself shows the consent step; reload once, and not in a loop if something is off.
+  const reloading = code === "consent_required" && reloadOnce();
+  if (code === "consent_required" && !reloading) {
     ui.connection.append(" ", link(location.pathname, "Reload the page"));
   } else if (code === "not_authenticated" || code === "close_4401") {
     const loginUrl = new URL(config.loginUrl, location.href);
     if (!loginUrl.searchParams.has("next")) loginUrl.searchParams.set("next", location.pathname);
     ui.connection.append(" ", link(loginUrl.href, "Log in"));
   }
-  announce(message);
+  // After the message is complete: if the focused Pause or Resume goes away, focus lands on the message.
+  setCamera("off");
+  if (reloading) return;
+  // Focus on the message reads it out; announcing it as well would say it twice.
+  if (document.activeElement !== ui.connection) announce(message);
 }
 
 function reloadOnce() {
@@ -428,8 +453,12 @@ function onMessage(data) {
   }
   switch (message.type) {
     case "feedback":
+      connectionProved();
       onFeedback(message);
       answered();
+      break;
+    case "resumed":
+      connectionProved();
       break;
     case "error":
       if (REFUSAL_CODES.has(message.code)) {
@@ -440,7 +469,7 @@ function onMessage(data) {
       }
       break;
     default:
-      // "paused" / "resumed" confirm what the page already shows.
+      // "paused" confirms what the page already shows.
       break;
   }
 }
@@ -449,18 +478,24 @@ function onFeedback(feedback) {
   page.frames += 1;
   document.body.dataset.frames = String(page.frames);
   page.frameErrorsInRow = 0;
-  ui.frameNote.textContent = "";
+  setText(ui.frameNote, "");
   // A frame that was in flight when the student paused: the page keeps saying "Paused".
   if (page.camera !== "on") return;
 
-  showState(feedback.state, feedback.reasons);
+  const reasons = Array.isArray(feedback.reasons) ? feedback.reasons.map(String) : [];
+  showState(feedback.state, reasons);
   const engagement = Math.round(Number(feedback.engagement) || 0);
-  ui.engagement.textContent = String(engagement);
-  ui.engagementMeter.value = engagement;
-  ui.blinks.textContent = String(feedback.blinks ?? 0);
-  ui.blinkRate.textContent = String(Math.round(Number(feedback.blink_rate_per_min) || 0));
-  showReasons(feedback.reasons ?? []);
+  setText(ui.engagement, String(engagement));
+  if (ui.engagementMeter.value !== engagement) ui.engagementMeter.value = engagement;
+  setText(ui.blinks, String(feedback.blinks ?? 0));
+  setText(ui.blinkRate, String(Math.round(Number(feedback.blink_rate_per_min) || 0)));
+  showReasons(reasons);
   showTips(tipsFor(feedback));
+}
+
+// Feedback comes up to ten times a second for a whole lesson: the page is touched only where it changed.
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
 
 function onFrameError(error) {
@@ -482,16 +517,22 @@ function capitalise(text) {
 
 function showState(name, reasons = []) {
   const state = name in STATES ? name : "waiting";
-  ui.stateHelp.textContent = STATE_HELP[state]?.() ?? "";
+  page.stateReasons = reasons;
+  const help = STATE_HELP[state]?.() ?? "";
+  if (help !== page.helpText) {
+    page.helpText = help;
+    ui.stateHelp.textContent = help;
+  }
   if (state === page.shownState) return;
   page.shownState = state;
   ui.state.replaceChildren(stateBadge(state));
-  if (state === "waiting" || state === "offline") return; // passing states; the connection line speaks for them
-  const why = reasons.length ? ` ${capitalise(reasons[0])}.` : "";
-  announce(`Your state: ${STATES[state].label}.${why}`);
+  scheduleStateAnnouncement(state);
 }
 
 function showReasons(reasons) {
+  const key = reasons.join("\n");
+  if (key === page.reasonsKey) return;
+  page.reasonsKey = key;
   ui.reasons.replaceChildren(...reasons.map((reason) => {
     const item = document.createElement("li");
     item.textContent = capitalise(reason);
@@ -527,12 +568,12 @@ function showTips(tips) {
 
 // ---- Announcements --------------------------------------------------------------------------------------
 
-let pendingAnnouncement = null;
+let pendingAnnouncement = null; // { text, aboutState }
 let announceTimer = null;
 let lastAnnouncedAt = -Infinity;
 
-function announce(text) {
-  pendingAnnouncement = text;
+function announce(text, aboutState = false) {
+  pendingAnnouncement = { text, aboutState };
   const wait = lastAnnouncedAt + ANNOUNCE_GAP_MS - performance.now();
   if (wait <= 0) flushAnnouncement();
   else announceTimer ??= setTimeout(flushAnnouncement, wait);
@@ -541,9 +582,42 @@ function announce(text) {
 function flushAnnouncement() {
   announceTimer = null;
   if (pendingAnnouncement === null) return;
-  ui.announcer.textContent = pendingAnnouncement;
+  const { text, aboutState } = pendingAnnouncement;
   pendingAnnouncement = null;
+  if (aboutState && !page.announceStates) return; // turned off while it waited
+  ui.announcer.textContent = text;
   lastAnnouncedAt = performance.now();
+}
+
+// A state is spoken once it has held STATE_SETTLE_MS, and not if it is the one spoken last: a student whose
+// state flips between focused and distracted hears nothing until one of them sticks.
+function scheduleStateAnnouncement(state) {
+  clearTimeout(page.stateAnnounceTimer);
+  page.stateAnnounceTimer = null;
+  // Waiting and not connected are passing states; the connection line speaks for them.
+  if (!page.announceStates || state === "waiting" || state === "offline" || state === page.announcedState) return;
+  page.stateAnnounceTimer = setTimeout(() => {
+    page.stateAnnounceTimer = null;
+    if (!page.announceStates || page.shownState !== state) return;
+    page.announcedState = state;
+    const reasons = page.stateReasons;
+    const why = reasons.length ? ` ${capitalise(reasons[0])}.` : "";
+    announce(`Your state: ${STATES[state].label}.${why}`, true);
+  }, STATE_SETTLE_MS);
+}
+
+function setAnnounceStates(on) {
+  page.announceStates = on;
+  ui.announceToggle.checked = on;
+  clearTimeout(page.stateAnnounceTimer);
+  page.stateAnnounceTimer = null;
+  // Turned back on: the state shown now counts as heard; the next change is spoken.
+  if (on) page.announcedState = page.shownState;
+  try {
+    localStorage.setItem(ANNOUNCE_STORAGE_KEY, on ? "on" : "off");
+  } catch {
+    // Storage can be off (private modes); the choice then lasts for this page only.
+  }
 }
 
 // ---- Wiring ---------------------------------------------------------------------------------------------
@@ -554,6 +628,7 @@ ui.resume.addEventListener("click", resume);
 ui.togglePreview.addEventListener("click", () => {
   setPreviewShown(ui.togglePreview.getAttribute("aria-pressed") !== "true");
 });
+ui.announceToggle.addEventListener("change", () => setAnnounceStates(ui.announceToggle.checked));
 
 // Leaving on purpose: stop the camera and close quietly, so the server's "consent withdrawn" answer does not
 // trigger a reload that would cancel the form's own navigation.
@@ -562,6 +637,8 @@ function leave() {
   clearTimeout(page.sendTimer);
   clearTimeout(page.reconnectTimer);
   clearInterval(page.countdownTimer);
+  clearTimeout(page.stableTimer);
+  clearTimeout(page.stateAnnounceTimer);
   closeCamera();
   page.socket?.close(1000);
 }
@@ -575,13 +652,15 @@ window.addEventListener("online", () => {
   if (page.connection === "lost") connect();
 });
 
-let previewChoice = null;
-try {
-  previewChoice = localStorage.getItem(PREVIEW_STORAGE_KEY);
-} catch {
-  // no storage: the preview starts shown
+function storedChoice(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null; // no storage: the page's defaults
+  }
 }
-setPreviewShown(previewChoice !== "hidden");
+setPreviewShown(storedChoice(PREVIEW_STORAGE_KEY) !== "hidden");
+setAnnounceStates(storedChoice(ANNOUNCE_STORAGE_KEY) !== "off");
 setCamera("off");
 setConnection("idle", "Not connected yet. Start your camera to join.");
 document.body.dataset.frames = "0";
