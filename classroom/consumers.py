@@ -119,6 +119,7 @@ class StudentConsumer(_JsonSocket):
     async def on_result(self, frame: live.Frame, status: dict[str, Any], skipped: int) -> None:
         feedback = {"type": "feedback", "frame": frame.number, "ts": frame.client_ts, **status, "skipped": skipped}
         self.live.latest = feedback
+        self.live.latest_at = asyncio.get_running_loop().time()
         await self.send_json(feedback)
         self.live.recorder.on_status(frame.t, status)
         await self.teacher_updates.offer(self.status_object())
@@ -151,11 +152,14 @@ class StudentConsumer(_JsonSocket):
     def status_object(self) -> dict[str, Any]:
         latest = self.live.latest or {}
         fields = {key: value for key, value in latest.items() if key not in ("type", "ts")}
+        # An age rather than a time: a teacher's browser clock need not agree with the server's.
+        age = None if self.live.latest_at is None else asyncio.get_running_loop().time() - self.live.latest_at
         return {
             **fields,
             **self.student,
             "paused": self.live.paused,
             "attention_rules": self.live.tracker.attention_rules,
+            "feedback_age_s": None if age is None else round(age, 1),
             "last_seen": _now_iso(),
         }
 

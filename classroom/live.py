@@ -231,6 +231,7 @@ class StudentLive:
     clock: StreamClock = field(default_factory=StreamClock)
     alerts: AlertPolicy = field(default_factory=AlertPolicy)
     latest: dict[str, Any] | None = None
+    latest_at: float | None = None  # event-loop time of `latest`
     paused: bool = False
     connections: int = 0
     ending: asyncio.Task | None = None

@@ -55,6 +55,18 @@ async def test_it_shows_a_streaming_student_in_the_snapshot(classroom, teacher, 
     await watcher.disconnect()
 
 
+async def test_it_says_how_old_a_students_latest_status_is(classroom, teacher, student, face_frames):
+    pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await pupil.send_to(bytes_data=face_frames[0][1])
+    await receive_until(pupil, "feedback")
+    await asyncio.sleep(0.6)  # the camera went quiet before the teacher looked
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    [entry] = (await receive(watcher))["students"]
+    assert 0.5 <= entry["feedback_age_s"] < 5
+    await pupil.disconnect()
+    await watcher.disconnect()
+
+
 async def test_it_tells_the_teacher_who_joins_streams_pauses_and_leaves(classroom, teacher, student, face_frames):
     watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
     assert (await receive(watcher))["type"] == "snapshot"

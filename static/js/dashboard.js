@@ -1,5 +1,6 @@
 // The teacher's live view of one class: a card per student, counts per state, alerts, and the class's
 // engagement over the last 10 minutes, fed by the teacher socket (docs/protocol.md, "Server → teacher").
+import { REFUSAL_CLOSE_CODES, retryDelayMs, socketUrl } from "./live-socket.js";
 import { STATES, icon, stateBadge } from "./states.js";
 
 const config = JSON.parse(document.getElementById("dashboard-config").textContent);
@@ -13,8 +14,12 @@ const STUDENT_POINT_EVERY_S = 1; // the server sends up to 4 updates a second; o
 const CLASS_GAP_S = 30;
 const STUDENT_GAP_S = 10;
 const MAX_ALERTS = 50;
-const RECONNECT_CAP_S = 15;
-const REFUSAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
+// A connected, unpaused student sends several updates a second while their camera runs: none for this long
+// means no picture reaches the server (camera stopped, tab asleep), so the last state is no longer true.
+const STALE_AFTER_MS = 6000;
+// Cards sorted by state or engagement move at most this often on live data, so they do not jump from under
+// the pointer; choosing another order in #sort moves them at once.
+const RESORT_EVERY_MS = 10000;
 const REFUSAL_MESSAGES = {
   4401: "Log in again to watch this class.",
   4403: "Only this class's teacher can watch it.",
@@ -38,6 +43,8 @@ const elements = {
 const students = new Map(); // id -> student record, see addStudent()
 let updatesReceived = 0;
 let orderDirty = false;
+let cardsMovedAt = null; // when live data last moved the cards (Date.now()), null before it ever did
+const socketState = { socket: null, live: false, attempt: 0, refused: false, retryAt: null, retryTimer: null };
 document.body.dataset.updates = "0";
 
 // ---- Small helpers --------------------------------------------------------------------------------
@@ -65,12 +72,15 @@ function clockTime(date) {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
+function duration(ms) {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h`;
+}
+
 function ago(ms) {
-  if (ms === null) return "never";
-  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (seconds < 60) return `${seconds} s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
-  return `${Math.floor(seconds / 3600)} h ago`;
+  return ms === null ? "never" : `${duration(Date.now() - ms)} ago`;
 }
 
 // A badge whose data-state would clash with the card's and count's own data-state test hooks.
@@ -89,11 +99,31 @@ function trimSeries(series, now = nowSeconds()) {
 
 // ---- Students and their cards ---------------------------------------------------------------------
 
+// Connected and not paused, yet nothing from them for a while: their last state is out of date. Only judged
+// while this page's own socket is live; when it is down, every card is marked stale as a whole (.is-stale).
+function isSilent(student) {
+  return (
+    socketState.live &&
+    student.connected &&
+    student.status !== null &&
+    !student.status.paused &&
+    student.receivedAt !== null &&
+    Date.now() - student.receivedAt > STALE_AFTER_MS
+  );
+}
+
 function displayState(student) {
   if (!student.connected) return "offline";
   if (!student.status) return "waiting";
   if (student.status.paused) return "paused";
+  if (isSilent(student)) return "waiting";
   return student.status.state in STATES ? student.status.state : "waiting";
+}
+
+// "No picture for 12 s" while a student who had a state has gone silent; null otherwise.
+function silenceText(student) {
+  if (!isSilent(student) || !(student.status.state in STATES)) return null;
+  return `No picture for ${duration(Date.now() - student.receivedAt)}`;
 }
 
 // The engagement that describes the student now: none while paused, waiting or away from the page.
@@ -118,6 +148,7 @@ function addStudent({ id, username, display_name: displayName, attention_rules: 
   student.card = buildCard(student);
   students.set(id, student);
   elements.cards.append(student.card.root);
+  elements.cardsEmpty.hidden = true;
   renderCard(student);
   orderDirty = true;
   return student;
@@ -162,11 +193,9 @@ function buildCard(student) {
   const confidence = fact("Confidence", "card-confidence");
   const updated = fact("Updated", "card-updated");
 
-  root.append(head, meter, reason, facts);
-  if (!student.attentionRules) {
-    root.append(element("p", "card-note", "Gaze and head-pose rules off (accommodation)"));
-  }
-  return { root, open, state, engagement, fill, reason, blinkRate, confidence, updated };
+  const note = element("p", "card-note", "Gaze and head-pose rules off (accommodation)");
+  root.append(head, meter, reason, facts, note);
+  return { root, open, state, engagement, fill, reason, blinkRate, confidence, updated, note };
 }
 
 const PSEUDO_STATE_REASONS = {
@@ -175,7 +204,9 @@ const PSEUDO_STATE_REASONS = {
   waiting: "No picture analysed yet",
 };
 
-function cardReason(state, status) {
+function cardReason(student, state, status) {
+  const silence = silenceText(student);
+  if (silence) return silence;
   if (state in PSEUDO_STATE_REASONS) return PSEUDO_STATE_REASONS[state];
   return capitalise((status.reasons || [])[0] || "");
 }
@@ -189,11 +220,14 @@ function renderCard(student) {
     card.root.className = `card state-${state}`;
     card.state.replaceChildren(plainBadge(state));
     student.shownState = state;
+    orderDirty = true;
   }
-  const engagement = isNumber(status.engagement) ? Math.round(status.engagement) : null;
+  card.note.hidden = student.attentionRules;
+  // A silent student's last number is not their engagement now: a dash, as for one not measured yet.
+  const engagement = isNumber(status.engagement) && !isSilent(student) ? Math.round(status.engagement) : null;
   setText(card.engagement, engagement === null ? "–" : String(engagement));
   card.fill.style.width = `${engagement ?? 0}%`;
-  setText(card.reason, cardReason(state, status));
+  setText(card.reason, cardReason(student, state, status));
   setText(card.blinkRate, isNumber(status.blink_rate_per_min) ? `${Math.round(status.blink_rate_per_min)}/min` : "–");
   setText(card.confidence, status.confidence === "uncertain" ? "uncertain" : status.confidence === "ok" ? "ok" : "–");
   card.confidence.classList.toggle("is-uncertain", status.confidence === "uncertain");
@@ -205,12 +239,17 @@ function applyStatus(status, { connected }) {
   const before = { state: displayState(student), engagement: currentEngagement(student) };
   student.connected = connected;
   student.status = status;
-  student.receivedAt = Date.now();
+  // feedback_age_s: how old the status already was when the server sent it (a snapshot of a student whose
+  // camera stopped a while ago), so a stale card is recognised at once rather than 6 s later.
+  const ageMs = typeof status.feedback_age_s === "number" ? status.feedback_age_s * 1000 : 0;
+  student.receivedAt = Date.now() - ageMs;
   if (status.display_name && status.display_name !== student.name) {
     student.name = status.display_name;
     setText(student.card.root.querySelector(".card-name"), student.name);
     orderDirty = true;
   }
+  // Older servers leave it out; then what the page was given at load (config.members) stands.
+  if (typeof status.attention_rules === "boolean") student.attentionRules = status.attention_rules;
   recordStudentPoint(student);
   renderCard(student);
   if (displayState(student) !== before.state || currentEngagement(student) !== before.engagement) orderDirty = true;
@@ -247,8 +286,11 @@ const COMPARATORS = {
   },
 };
 
-// Moves only when the order changed, and keeps keyboard focus on the card it was on.
-function placeCards() {
+// Moves only when the order changed, and keeps keyboard focus on the card it was on. `cause` is "live" for
+// new data (at most one move per RESORT_EVERY_MS; orderDirty keeps the rest for the 1 s tick), "sort" when
+// the teacher chose an order (at once) and "start" for the page's first layout.
+function placeCards(cause = "live") {
+  if (cause === "live" && cardsMovedAt !== null && Date.now() - cardsMovedAt < RESORT_EVERY_MS) return;
   orderDirty = false;
   const list = elements.cards;
   const compare = COMPARATORS[elements.sort.value] || byName;
@@ -256,6 +298,7 @@ function placeCards() {
   const current = [...list.children];
   elements.cardsEmpty.hidden = ordered.length > 0;
   if (ordered.every((node, index) => current[index] === node)) return;
+  if (cause !== "start") cardsMovedAt = Date.now();
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
   for (const node of ordered) {
     if (list.moveBefore) list.moveBefore(node, null); // keeps focus without a blur (Chrome 133+)
@@ -265,9 +308,15 @@ function placeCards() {
 }
 
 const countElements = new Map();
+let countsForExpressions = null; // the class's `expressions` the counts bar was built for
 
-function buildCounts() {
-  const shown = config.classroom.expressions ? STATE_ORDER : STATE_ORDER.filter((s) => s !== "happy" && s !== "confused");
+// An expression-free class has no happy or confused students: no counts for them. Rebuilt only on a change.
+function buildCounts(expressions) {
+  if (expressions === countsForExpressions) return;
+  countsForExpressions = expressions;
+  countElements.clear();
+  elements.counts.replaceChildren();
+  const shown = expressions ? STATE_ORDER : STATE_ORDER.filter((s) => s !== "happy" && s !== "confused");
   for (const state of shown) {
     const item = element("li", `count-item state-${state}`);
     const count = element("span", "count", "0");
@@ -544,6 +593,8 @@ function renderDetail() {
     detail.shownState = state;
   }
   const notes = [];
+  const silence = silenceText(student);
+  if (silence) notes.push(`${silence}; the values below are the last ones received.`);
   if (state === "offline") notes.push("Not connected; the values below are the last ones received.");
   if (state === "paused") notes.push("Paused by the student; nothing is being measured.");
   if (!student.attentionRules) notes.push("Gaze and head-pose rules are off for this student (accommodation).");
@@ -602,18 +653,19 @@ function renderDetail() {
 
 // ---- Connection -----------------------------------------------------------------------------------
 
-const socketState = { socket: null, live: false, attempt: 0, refused: false, retryAt: null, retryTimer: null };
 const CONNECTION_ICONS = { connecting: "refresh-cw", open: "wifi", reconnecting: "wifi-off", refused: "ban" };
+const RECONNECTING_TEXT = "Connection lost; cards show the last known state. Reconnecting";
 
-// `countdown` is hidden from screen readers: #connection is a live region, and a number changing every
-// second would be read out every second.
-function setConnection(status, text, countdown = "") {
+// #connection is a live region: its words change only when the status does (one announcement per change),
+// and `countdown`, the only thing that changes between retries, is hidden from screen readers. `extra` (a
+// link) goes after the words.
+function setConnection(status, text, countdown = "", extra = []) {
   const box = elements.connection;
   if (box.dataset.status !== status) {
     box.dataset.status = status;
     const ticking = element("span", "connection-countdown");
     ticking.setAttribute("aria-hidden", "true");
-    box.replaceChildren(icon(CONNECTION_ICONS[status]), element("span", "connection-text", text), ticking);
+    box.replaceChildren(icon(CONNECTION_ICONS[status]), element("span", "connection-text", text), ticking, ...extra);
   } else {
     setText(box.querySelector(".connection-text"), text);
   }
@@ -621,18 +673,16 @@ function setConnection(status, text, countdown = "") {
   elements.cards.classList.toggle("is-stale", status !== "open");
 }
 
-function socketUrl() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  return `${scheme}://${location.host}${config.wsPath}`;
-}
-
 function connect() {
   clearTimeout(socketState.retryTimer);
   socketState.retryAt = null;
-  setConnection("connecting", socketState.attempt ? "Reconnecting…" : "Connecting…");
-  const socket = new WebSocket(socketUrl());
+  // Retries stay "reconnecting": flipping to "connecting" and back would be two announcements per attempt.
+  if (elements.connection.dataset.status === "reconnecting") setConnection("reconnecting", RECONNECTING_TEXT, " now…");
+  else setConnection("connecting", "Connecting…");
+  const socket = new WebSocket(socketUrl(config.wsPath));
   socketState.socket = socket;
   socket.addEventListener("message", (message) => {
+    if (socketState.socket !== socket) return; // a socket this page has already given up on
     let event;
     try {
       event = JSON.parse(message.data);
@@ -646,23 +696,34 @@ function connect() {
     socketState.socket = null;
     socketState.live = false;
     if (socketState.refused || REFUSAL_CLOSE_CODES.has(closed.code)) {
-      if (!socketState.refused) refuse(REFUSAL_MESSAGES[closed.code]);
+      if (!socketState.refused) refuse(REFUSAL_MESSAGES[closed.code], closed.code === 4401);
       return;
     }
     scheduleReconnect();
   });
 }
 
-function refuse(message) {
-  socketState.refused = true;
-  setConnection("refused", `Not connected: ${message || "the server refused this page."}`);
+function loginLink() {
+  const url = new URL(elements.connection.dataset.loginUrl || "/accounts/login/", location.href);
+  url.searchParams.set("next", location.pathname);
+  const link = element("a", "connection-login", "Log in");
+  link.href = url.href;
+  return link;
 }
 
-// 1, 2, 4, 8, 15, 15… seconds, each ±25 % so many dashboards don't all come back at the same instant.
+function refuse(message, needsLogin = false) {
+  socketState.refused = true;
+  socketState.live = false;
+  clearTimeout(socketState.retryTimer);
+  socketState.retryAt = null;
+  const extra = needsLogin ? [document.createTextNode(" "), loginLink()] : [];
+  setConnection("refused", `Not connected: ${message || "the server refused this page."}`, "", extra);
+}
+
+// Backoff and jitter are live-socket.js's, shared with the student page.
 function scheduleReconnect() {
-  const base = Math.min(RECONNECT_CAP_S, 2 ** socketState.attempt);
-  const delay = base * (0.75 + Math.random() * 0.5) * 1000;
   socketState.attempt += 1;
+  const delay = retryDelayMs(socketState.attempt);
   socketState.retryAt = Date.now() + delay;
   socketState.retryTimer = setTimeout(connect, delay);
   showRetryCountdown();
@@ -671,7 +732,7 @@ function scheduleReconnect() {
 function showRetryCountdown() {
   if (socketState.retryAt === null) return;
   const seconds = Math.max(1, Math.ceil((socketState.retryAt - Date.now()) / 1000));
-  setConnection("reconnecting", "Connection lost; cards show the last known state. Reconnecting", ` in ${seconds} s…`);
+  setConnection("reconnecting", RECONNECTING_TEXT, ` in ${seconds} s…`);
 }
 
 function handleEvent(event) {
@@ -692,7 +753,7 @@ function handleEvent(event) {
       addAlert(event);
       break;
     case "error":
-      refuse(event.message);
+      refuse(event.message, event.code === "not_authenticated");
       break;
     default:
       return;
@@ -705,6 +766,7 @@ function onSnapshot(event) {
   socketState.attempt = 0;
   socketState.live = true;
   setConnection("open", "Live");
+  if (event.classroom && typeof event.classroom.expressions === "boolean") buildCounts(event.classroom.expressions);
   const streaming = new Set();
   for (const status of event.students || []) {
     streaming.add(status.id);
@@ -727,19 +789,21 @@ window.addEventListener("online", () => {
 
 // ---- Start ----------------------------------------------------------------------------------------
 
+// Also where a student who went silent turns "waiting" (and back is applyStatus's): cards, counts, detail.
 function everySecond() {
-  for (const student of students.values()) setText(student.card.updated, ago(student.receivedAt));
-  if (detail.student) setMetric("updated", "Last update", ago(detail.student.receivedAt));
+  for (const student of students.values()) renderCard(student);
+  renderCounts();
+  if (detail.student) renderDetail();
   if (orderDirty) placeCards();
   showRetryCountdown();
 }
 
 function start() {
-  buildCounts();
+  buildCounts(Boolean(config.classroom.expressions));
   for (const member of config.members || []) addStudent(member);
-  placeCards();
+  placeCards("start");
   renderCounts();
-  elements.sort.addEventListener("change", placeCards);
+  elements.sort.addEventListener("change", () => placeCards("sort"));
   seedClassTimeline();
   renderClassTimeline();
   connect();
