@@ -133,44 +133,83 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def page_server(chromium_executable, tmp_path_factory):
-    """`make run`'s server for real: Daphne in its own process, SQLite, the in-memory channel layer."""
-    folder = tmp_path_factory.mktemp("page-server")
-    env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
-    env.update(DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", DEBUG="1", VISION_WORKERS="2")
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=env, check=True)
-    script = SETUP_SCRIPT.format(password=PASSWORD, class_name=CLASS_NAME, students=STUDENTS, joins_itself=STUDENTS[0])
-    created = subprocess.run([*manage, "shell", "-c", script], cwd=REPO_ROOT, env=env, check=True,
-                             capture_output=True, text=True)
-    code = created.stdout.strip().splitlines()[-1]
-    port = _free_port()
-    log = (folder / "daphne.log").open("wb")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "smartsession.asgi:application"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+class Daphne:
+    """`make run`'s server for real: Daphne in its own process, SQLite, the in-memory channel layer.
+
+    stop() and start() again on the same port and database are a server restart, as a deploy does it.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
+        self.env.update(DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", DEBUG="1", VISION_WORKERS="2")
+        self.process: subprocess.Popen | None = None
+
+    def set_up_class(self) -> PageServer:
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=self.env, check=True)
+        script = SETUP_SCRIPT.format(
+            password=PASSWORD, class_name=CLASS_NAME, students=STUDENTS, joins_itself=STUDENTS[0]
+        )
+        created = subprocess.run([*manage, "shell", "-c", script], cwd=REPO_ROOT, env=self.env, check=True,
+                                 capture_output=True, text=True)
+        return PageServer(url=self.url, code=created.stdout.strip().splitlines()[-1])
+
+    def start(self) -> None:
+        log = (self.folder / "daphne.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
+             "smartsession.asgi:application"],
+            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
         deadline = time.monotonic() + 60
         while True:
-            assert server.poll() is None, f"daphne exited early; see {folder / 'daphne.log'}"
+            assert self.process.poll() is None, f"daphne exited early; see {self.folder / 'daphne.log'}"
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
+                    return
             except OSError:
                 if time.monotonic() > deadline:
                     raise AssertionError("daphne did not start within 60 s") from None
                 time.sleep(0.2)
-        yield PageServer(url=url, code=code)
-    finally:
-        server.terminate()
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            server.wait(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def page_server(chromium_executable, tmp_path_factory):
+    """One server and class for the browser tests that need no restart."""
+    daphne = Daphne(tmp_path_factory.mktemp("page-server"))
+    server = daphne.set_up_class()
+    daphne.start()
+    try:
+        yield server
+    finally:
+        daphne.stop()
+
+
+@pytest.fixture
+def restartable_server(chromium_executable, tmp_path):
+    """A server of the test's own, to stop and start again: (Daphne, PageServer)."""
+    daphne = Daphne(tmp_path)
+    server = daphne.set_up_class()
+    daphne.start()
+    try:
+        yield daphne, server
+    finally:
+        daphne.stop()
 
 
 @pytest_asyncio.fixture

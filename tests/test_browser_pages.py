@@ -163,3 +163,22 @@ async def test_it_works_by_keyboard_alone_on_the_dashboard(page_server, launch_b
     await teacher.wait_for_selector("#student-detail:not([open])", state="attached")
     # Focus goes back to where it was, so a keyboard user does not lose their place.
     assert await teacher.evaluate("(card) => document.querySelector(card).contains(document.activeElement)", card)
+
+
+async def test_it_reconnects_after_a_server_restart_and_says_so(restartable_server, launch_browser, face_camera):
+    daphne, server = restartable_server
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, server, "ana")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+
+    daphne.stop()
+    await student.wait_for_function("() => document.body.dataset.connection === 'lost'", timeout=SEEN_WITHIN_MS)
+    assert "reconnecting" in (await student.text_content("#connection")).lower()
+
+    daphne.start()
+    frames_before = int(await student.evaluate("document.body.dataset.frames"))
+    await student.wait_for_function(
+        f"() => Number(document.body.dataset.frames) > {frames_before} + 5", timeout=SEEN_WITHIN_MS
+    )
+    assert await student.evaluate("document.body.dataset.connection") == "open"
+    assert await student_state(student) in PRESENT
