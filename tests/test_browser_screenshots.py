@@ -20,7 +20,7 @@ def screenshot_dir(request, tmp_path) -> Path:
 
 
 async def test_it_takes_the_student_page_and_the_dashboard(
-    page_server, launch_browser, face_camera, empty_room_camera, screenshot_dir
+    request, page_server, launch_browser, face_camera, empty_room_camera, screenshot_dir
 ):
     focused = await open_page(await launch_browser(camera=face_camera))
     await start_streaming(focused, page_server, "fay")
@@ -36,8 +36,9 @@ async def test_it_takes_the_student_page_and_the_dashboard(
     await teacher.goto(f"{page_server.url}/teach/{page_server.code}/")
     for username, states in (("fay", PRESENT), ("gus", ("absent",)), ("hal", ("paused",))):
         await teacher.wait_for_function(state_is(await card_of(teacher, username), states), timeout=SEEN_WITHIN_MS)
-    # A few seconds of stream, so blink counts, the timeline and the alerts have something to show.
-    await focused.wait_for_timeout(6000)
+    # Some stream, so blink counts, the timeline (a point every 5 s) and the alerts have something to show;
+    # longer for the README's pictures than for the check in the suite.
+    await focused.wait_for_timeout(20_000 if request.config.getoption("--screenshots") else 6000)
 
     student_png = screenshot_dir / "student.png"
     dashboard_png = screenshot_dir / "dashboard.png"
