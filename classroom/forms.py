@@ -10,7 +10,14 @@ class JoinForm(forms.Form):
         label="Class code",
         max_length=JOIN_CODE_MAX_LENGTH,
         help_text="The code your teacher gave you, for example DEMOCLASS. Capital letters or not, either works.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", "aria-describedby": "code-help"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "aria-describedby": "code-help",
+            }
+        ),
     )
 
 

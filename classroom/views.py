@@ -207,7 +207,9 @@ def class_settings(request: HttpRequest, code: str) -> HttpResponse:
             if form.is_valid():
                 try:
                     membership = membership_set_attention_rules(
-                        classroom=classroom, student_id=form.cleaned_data["student"], enabled=form.cleaned_data["enabled"]
+                        classroom=classroom,
+                        student_id=form.cleaned_data["student"],
+                        enabled=form.cleaned_data["enabled"],
                     )
                 except Membership.DoesNotExist:
                     raise Http404("This student is not in this class.") from None

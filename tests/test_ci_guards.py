@@ -146,8 +146,7 @@ def test_it_skips_a_browser_test_without_chromium_and_says_why(tmp_path):
 
 
 def test_it_fails_a_browser_test_without_chromium_when_ci_requires_it(tmp_path):
-    result = run_pytest(
-        tmp_path, MARKED_FOR_BROWSER, SMARTSESSION_CHROMIUM=str(tmp_path / "no-chromium"), SMARTSESSION_REQUIRE_BROWSER="1"
-    )
+    missing = str(tmp_path / "no-chromium")
+    result = run_pytest(tmp_path, MARKED_FOR_BROWSER, SMARTSESSION_CHROMIUM=missing, SMARTSESSION_REQUIRE_BROWSER="1")
     assert result.returncode == 1, result.stdout
     assert "SMARTSESSION_REQUIRE_BROWSER=1" in result.stdout

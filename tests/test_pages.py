@@ -147,7 +147,9 @@ def test_it_gives_the_dashboard_every_member_and_the_last_ten_minutes(
     from django.utils import timezone
 
     now = timezone.now()
-    samples = [make_sample(now - timedelta(minutes=ago), engagement=value) for ago, value in ((20, 10), (4, 60), (3, 80))]
+    samples = [
+        make_sample(now - timedelta(minutes=ago), engagement=value) for ago, value in ((20, 10), (4, 60), (3, 80))
+    ]
     make_session(student, classroom=classroom, started_at=now - timedelta(minutes=30), samples=samples)
     client.force_login(teacher)
     config = page_config(client.get(f"/teach/{classroom.join_code}/"), "dashboard-config")

@@ -1,0 +1,160 @@
+"""How the history pages show sessions: durations in words, state labels and icons, shares and chart captions.
+
+Presentation only (no rules, no queries): classroom/history_views.py passes what it shapes to the templates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sessions_app.models import Session
+
+from .services import student_display_name
+
+
+@dataclass(frozen=True)
+class StateView:
+    """How a page shows a state: the word, the icon and the `state-<css_name>` colour class."""
+
+    name: str
+    label: str
+    icon: str | None
+    css_name: str
+
+
+# Server-rendered twin of STATES in static/js/states.js (the tracker's states, in vision.tracker.STATES order).
+KNOWN_STATES = {
+    view.name: view
+    for view in (
+        StateView("focused", "Focused", "eye", "focused"),
+        StateView("happy", "Happy", "smile", "happy"),
+        StateView("confused", "Confused", "circle-question-mark", "confused"),
+        StateView("distracted", "Distracted", "eye-off", "distracted"),
+        StateView("drowsy", "Drowsy", "moon", "drowsy"),
+        StateView("absent", "Absent", "user-x", "absent"),
+    )
+}
+# Time that no sample stands for: the recorder was not running (services.sample_interval_cap).
+NOT_RECORDED = StateView("not-recorded", "Not recorded", None, "waiting")
+
+
+def state_view(state: str) -> StateView:
+    # A state only an old client sent (time_in_state from client totals) still shows, by its own name.
+    return KNOWN_STATES.get(state) or StateView(state, state.replace("_", " ").capitalize(), None, "waiting")
+
+
+def format_duration(seconds: float) -> str:
+    """42 s, 4 min 10 s, 10 min, 1 h 5 min."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session: Session
+    student_name: str
+    duration: str
+    dominant_state: StateView | None
+
+
+def session_rows(sessions: Iterable[Session]) -> list[SessionRow]:
+    return [
+        SessionRow(
+            session=session,
+            student_name=student_display_name(session.student),
+            duration=format_duration(session.duration.total_seconds()),
+            dominant_state=state_view(session.dominant_state) if session.dominant_state else None,
+        )
+        for session in sessions
+    ]
+
+
+@dataclass(frozen=True)
+class StateShare:
+    state: StateView
+    duration: str
+    percent: float
+
+    @property
+    def percent_text(self) -> str:
+        return "<1%" if 0 < self.percent < 0.5 else f"{self.percent:.0f}%"
+
+    @property
+    def bar_width(self) -> str:
+        # Formatted here, not by a template filter, so a locale's decimal comma never reaches the CSS.
+        return f"{self.percent:.1f}%"
+
+
+def state_shares(session: Session) -> list[StateShare]:
+    """Time in each state, most first, as a share of the session; a gap in the recording shows as "Not recorded"."""
+    seconds_by_state = {state: float(seconds) for state, seconds in session.time_in_state.items() if seconds > 0}
+    recorded = math.fsum(seconds_by_state.values())
+    # Nothing recorded (an active session's totals are not computed yet): no bars rather than 100% "Not recorded".
+    if recorded <= 0:
+        return []
+    total = max(session.duration.total_seconds(), recorded)
+    views = [(state_view(state), seconds) for state, seconds in seconds_by_state.items()]
+    views.sort(key=lambda item: -item[1])
+    if total - recorded >= 1:
+        views.append((NOT_RECORDED, total - recorded))
+    return [
+        StateShare(state=view, duration=format_duration(seconds), percent=100 * seconds / total)
+        for view, seconds in views
+    ]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart of the session page, with the text that stands in for it."""
+
+    metric: str  # the key in each embedded sample
+    title: str
+    unit: str
+    summary: str  # mean, lowest and highest, for the caption and the chart's aria-label
+
+
+def _summary(values: list[float], *, digits: int, scale: str = "") -> str:
+    if not values:
+        return "No values were recorded."
+    mean = math.fsum(values) / len(values)
+    return f"Mean {mean:.{digits}f}, lowest {min(values):.{digits}f}, highest {max(values):.{digits}f}{scale}."
+
+
+def chart_specs(samples: list[dict]) -> list[ChartSpec]:
+    def values(metric: str) -> list[float]:
+        return [sample[metric] for sample in samples if sample[metric] is not None]
+
+    return [
+        ChartSpec("engagement", "Engagement", "", _summary(values("engagement"), digits=0, scale=" (out of 100)")),
+        ChartSpec(
+            "ear",
+            "Eye aspect ratio (EAR)",
+            "",
+            _summary(values("ear"), digits=3) + " Lower means more closed eyes; gaps are times with no face in view.",
+        ),
+        ChartSpec(
+            "blink_rate_per_min",
+            "Blink rate",
+            "/min",
+            _summary(values("blink_rate_per_min"), digits=1, scale=" blinks a minute")
+            + " Each point counts the minute before it.",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    time: datetime
+    engagement: int
+    ear: float | None
+    blink_rate_per_min: float
+    state: StateView
