@@ -60,6 +60,7 @@ async def test_it_streams_a_real_face_to_the_student_and_the_teacher(page_server
     card = await card_of(teacher, "ana")
     await teacher.wait_for_function(state_is(card, PRESENT), timeout=SEEN_WITHIN_MS)
     assert 0 <= int(await teacher.text_content(f"{card} .card-engagement")) <= 100
+    assert await teacher.get_attribute("#timeline", "data-chart") == "uplot"  # the npm package, from our server
 
     await student.close()  # the page goes away: its socket closes, and the teacher sees student.left
     await teacher.wait_for_function(state_is(card, ("offline",)), timeout=SEEN_WITHIN_MS)

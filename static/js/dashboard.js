@@ -1,5 +1,6 @@
 // The teacher's live view of one class: a card per student, counts per state, alerts, and the class's
 // engagement over the last 10 minutes, fed by the teacher socket (docs/protocol.md, "Server → teacher").
+import { loadUPlot } from "./charts.js";
 import { REFUSAL_CLOSE_CODES, retryDelayMs, socketUrl } from "./live-socket.js";
 import { STATES, icon, stateBadge } from "./states.js";
 
@@ -373,13 +374,9 @@ function addAlert(event) {
 let uPlot = null;
 
 async function loadChartLibrary() {
-  try {
-    uPlot = (await import(elements.timeline.dataset.uplotSrc)).default;
-  } catch (error) {
-    // No Node.js at set-up means no uPlot; the text summaries carry the same information.
-    console.warn("Engagement chart unavailable, showing text only:", error.message);
-    uPlot = null;
-  }
+  uPlot = await loadUPlot(elements.timeline.dataset.uplotSrc);
+  // No Node.js at set-up means no uPlot; the text summaries carry the same information.
+  if (!uPlot) console.warn("Engagement chart unavailable, showing text only.");
 }
 
 function cssVar(name, fallback) {

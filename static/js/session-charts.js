@@ -2,6 +2,8 @@
 // samples embedded in the page with json_script. Each figure's caption and the samples table already say in
 // text what the charts show, so if uPlot cannot load (no node_modules on this machine) only the picture is lost.
 
+import { loadUPlot } from "./charts.js";
+
 const container = document.querySelector(".charts");
 const samples = JSON.parse(document.getElementById("session-samples").textContent);
 const CHART_HEIGHT = 220;
@@ -22,14 +24,13 @@ function showFallback(message) {
   document.getElementById("samples-table").open = true;
 }
 
-async function loadUPlot() {
-  try {
-    return (await import(container.dataset.uplotSrc)).default;
-  } catch (error) {
-    console.warn("uPlot could not be loaded; showing the samples table instead.", error);
+async function loadCharts() {
+  const uPlot = await loadUPlot(container.dataset.uplotSrc);
+  if (!uPlot) {
+    console.warn("uPlot could not be loaded; showing the samples table instead.");
     showFallback("The charts could not be drawn here (their library is not installed). Every sample is in the table below.");
-    return null;
   }
+  return uPlot;
 }
 
 const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
@@ -72,7 +73,7 @@ function drawChart(uPlot, figure, accent) {
   return new uPlot(options, [times, samples.map((sample) => sample[metric])], canvas);
 }
 
-const uPlot = await loadUPlot();
+const uPlot = await loadCharts();
 if (uPlot) {
   const accent = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() || "#2457c5";
   const charts = [...container.querySelectorAll("figure[data-metric]")].map((figure) => ({
