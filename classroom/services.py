@@ -8,6 +8,7 @@ raises SynchronousOnlyOperation.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from django.utils import timezone
 from .groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND, students_group
 from .models import Classroom, Membership, generate_join_code, normalize_join_code
 from .roles import TEACHERS_GROUP, is_teacher
+
+logger = logging.getLogger(__name__)
 
 # A collision among 32**10 codes is so unlikely that a second try always succeeds in practice;
 # the limit only keeps a broken code generator from looping forever.
@@ -113,9 +116,21 @@ def student_access(*, user: AnyUser, code: str, require_consent: bool = True) ->
 
 
 def _tell_student_sockets(code: str, event: dict[str, Any]) -> None:
-    """Deliver `event` to the class's student sockets on every server process, once the change is committed."""
+    """Deliver `event` to the class's student sockets on every server process, once the change is committed.
+
+    The change itself is saved either way: a stream that misses the event (the channel layer is down) reads
+    the new setting when it reconnects, so a failed delivery is logged, not raised at the person saving it.
+    """
     layer = get_channel_layer()
-    transaction.on_commit(lambda: async_to_sync(layer.group_send)(students_group(code), event))
+
+    def deliver() -> None:
+        try:
+            async_to_sync(layer.group_send)(students_group(code), event)
+        except Exception:
+            logger.warning("Could not tell class %s's streams about %s; they see it when they reconnect",
+                           code, event["type"], exc_info=True)
+
+    transaction.on_commit(deliver)
 
 
 def membership_consent(*, membership: Membership) -> Membership:

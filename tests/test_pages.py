@@ -189,3 +189,22 @@ def test_it_shows_admin_links_to_staff_only(client, student, staff_user):
     Group.objects.get_or_create(name="teachers")
     client.force_login(staff_user)
     assert 'href="/admin/"' in client.get("/join/").content.decode()
+
+
+def test_it_saves_a_setting_even_when_the_channel_layer_is_down(
+    client, teacher, student, joined, settings, django_capture_on_commit_callbacks, caplog
+):
+    from channels.layers import channel_layers
+
+    # Nothing listens on port 1: every group_send fails, as with Redis down.
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}
+    }
+    channel_layers.backends.clear()
+    client.force_login(teacher)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/teach/{joined.classroom.join_code}/settings/", {"student": student.pk, "enabled": "0"})
+    assert response.status_code == 302
+    joined.refresh_from_db()
+    assert joined.attention_rules is False
+    assert "they see it when they reconnect" in caplog.text
