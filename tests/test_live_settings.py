@@ -1,5 +1,6 @@
 """Changes made on the pages reach a stream in progress: consent, accommodations, expression-free mode."""
 
+import asyncio
 import base64
 
 import pytest
@@ -21,6 +22,19 @@ def image_frame(shared_testdata):
         return {"type": "frame", "image": data, "ts": ts_ms}
 
     return frame
+
+
+async def save_meanwhile(change, **kwargs) -> None:
+    """Run a service that saves a change while a stream is open, as a teacher's page would.
+
+    The recorder's writer thread first finishes what the stream handed it: the tests' in-memory SQLite
+    (shared cache) refuses a second writer at once with "table is locked" instead of waiting, as a file
+    database or PostgreSQL would.
+    """
+    from classroom import recording
+
+    await asyncio.to_thread(recording.wait_for_writes)
+    await sync_to_async(change)(**kwargs)
 
 
 async def states_while_streaming(communicator, image_frame, name: str, start_ms: int, stop_ms: int) -> list[str]:
@@ -48,7 +62,7 @@ async def test_it_closes_the_stream_when_the_student_withdraws_consent(classroom
     await communicator.send_to(bytes_data=face_frames[0][1])
     await receive_until(communicator, "feedback")
     membership = await Membership.objects.select_related("classroom").aget(classroom=classroom, student=student)
-    await sync_to_async(membership_withdraw_consent)(membership=membership)
+    await save_meanwhile(membership_withdraw_consent, membership=membership)
     assert (await receive_until(communicator, "error"))["code"] == "consent_required"
     assert (await communicator.receive_output(timeout=5))["code"] == 4403
 
@@ -66,7 +80,7 @@ async def test_it_applies_an_accommodation_to_a_stream_in_progress(classroom, st
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
     watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
     await states_while_streaming(communicator, image_frame, FRONTAL, 0, 3000)
-    await sync_to_async(membership_set_attention_rules)(classroom=classroom, student_id=student.pk, enabled=False)
+    await save_meanwhile(membership_set_attention_rules, classroom=classroom, student_id=student.pk, enabled=False)
     states = await states_while_streaming(communicator, image_frame, TURNED, 3000, 7000)
     assert "distracted" not in states and "absent" not in states
     # The teacher's cards learn it from the status too.
@@ -83,7 +97,7 @@ async def test_it_stops_reading_expressions_when_the_class_goes_expression_free(
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
     await communicator.send_to(bytes_data=face_frames[0][1])
     assert (await receive_until(communicator, "feedback"))["expression"] is not None
-    await sync_to_async(classroom_set_expressions)(classroom=classroom, expressions=False)
+    await save_meanwhile(classroom_set_expressions, classroom=classroom, expressions=False)
     await communicator.send_to(bytes_data=face_frames[1][1])
     assert (await receive_until(communicator, "feedback"))["expression"] is None
     await communicator.disconnect()

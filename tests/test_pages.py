@@ -203,7 +203,9 @@ def test_it_saves_a_setting_even_when_the_channel_layer_is_down(
     channel_layers.backends.clear()
     client.force_login(teacher)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/teach/{joined.classroom.join_code}/settings/", {"student": student.pk, "enabled": "0"})
+        response = client.post(
+            f"/teach/{joined.classroom.join_code}/settings/", {"student": student.pk, "enabled": "0"}
+        )
     assert response.status_code == 302
     joined.refresh_from_db()
     assert joined.attention_rules is False
