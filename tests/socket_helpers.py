@@ -32,6 +32,18 @@ async def receive(communicator: WebsocketCommunicator, timeout: float = 10) -> d
     return json.loads(await communicator.receive_from(timeout=timeout))
 
 
+async def close_code(communicator: WebsocketCommunicator, timeout: float = 5) -> int:
+    """The code the server closed the socket with; then the client's side of the close, so the consumer ends.
+
+    Left open, the consumer's receive from the channel layer is only cancelled when the test's event loop
+    closes, and a Redis layer cancelled there has hung the run.
+    """
+    closed = await communicator.receive_output(timeout=timeout)
+    assert closed["type"] == "websocket.close", closed
+    await communicator.disconnect(code=closed.get("code", 1000), timeout=timeout)
+    return closed["code"]
+
+
 async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout: float = 10) -> dict:
     while True:
         message = await receive(communicator, timeout)

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 from asgiref.sync import sync_to_async
-from socket_helpers import connect, receive, receive_until
+from socket_helpers import close_code, connect, receive, receive_until
 
 from classroom.models import Membership
 
@@ -52,7 +52,7 @@ async def test_it_refuses_a_member_who_has_not_consented(classroom, other_studen
     await sync_to_async(classroom_join)(student=other_student, code=classroom.join_code)
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", other_student)
     assert (await receive(communicator))["code"] == "consent_required"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+    assert await close_code(communicator) == 4403
 
 
 async def test_it_closes_the_stream_when_the_student_withdraws_consent(classroom, student, face_frames):
@@ -64,7 +64,7 @@ async def test_it_closes_the_stream_when_the_student_withdraws_consent(classroom
     membership = await Membership.objects.select_related("classroom").aget(classroom=classroom, student=student)
     await save_meanwhile(membership_withdraw_consent, membership=membership)
     assert (await receive_until(communicator, "error"))["code"] == "consent_required"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+    assert await close_code(communicator) == 4403
 
 
 async def test_it_marks_a_student_looking_away_distracted_with_the_rules_on(classroom, student, image_frame):

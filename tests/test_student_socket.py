@@ -4,7 +4,7 @@ import asyncio
 import base64
 
 import pytest
-from socket_helpers import connect, receive, receive_until
+from socket_helpers import close_code, connect, receive, receive_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_data]
 
@@ -19,19 +19,19 @@ async def test_it_refuses_an_anonymous_student_with_4401(classroom):
     error = await receive(communicator)
     assert (error["type"], error["code"]) == ("error", "not_authenticated")
     assert error["message"]
-    assert (await communicator.receive_output(timeout=5))["code"] == 4401
+    assert await close_code(communicator) == 4401
 
 
 async def test_it_refuses_a_student_of_another_class_with_4403(classroom, other_student):
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", other_student)
     assert (await receive(communicator))["code"] == "forbidden"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+    assert await close_code(communicator) == 4403
 
 
 async def test_it_refuses_an_unknown_class_with_4404(student):
     communicator, _ = await connect("/ws/student/NOSUCHCLASS/", student)
     assert (await receive(communicator))["code"] == "not_found"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4404
+    assert await close_code(communicator) == 4404
 
 
 async def test_it_answers_a_binary_face_frame_with_feedback(classroom, student, face_frames):

@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from socket_helpers import connect, receive, receive_until
+from socket_helpers import close_code, connect, receive, receive_until
 
 from classroom import alerts as alert_rules
 
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_data]
 async def test_it_refuses_an_anonymous_watcher_with_4401(classroom):
     communicator, _ = await connect(f"/ws/teacher/{classroom.join_code}/")
     assert (await receive(communicator))["code"] == "not_authenticated"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4401
+    assert await close_code(communicator) == 4401
 
 
 @pytest.mark.parametrize("who", ["other_teacher", "student"])
@@ -21,13 +21,13 @@ async def test_it_refuses_anyone_but_the_classes_teacher_with_4403(classroom, ot
     user = {"other_teacher": other_teacher, "student": student}[who]
     communicator, _ = await connect(f"/ws/teacher/{classroom.join_code}/", user)
     assert (await receive(communicator))["code"] == "forbidden"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4403
+    assert await close_code(communicator) == 4403
 
 
 async def test_it_refuses_an_unknown_class_with_4404(teacher):
     communicator, _ = await connect("/ws/teacher/NOSUCHCLASS/", teacher)
     assert (await receive(communicator))["code"] == "not_found"
-    assert (await communicator.receive_output(timeout=5))["code"] == 4404
+    assert await close_code(communicator) == 4404
 
 
 async def test_it_sends_an_empty_snapshot_of_a_quiet_class(classroom, teacher):
