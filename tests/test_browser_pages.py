@@ -183,3 +183,24 @@ async def test_it_reconnects_after_a_server_restart_and_says_so(restartable_serv
     )
     assert await student.evaluate("document.body.dataset.connection") == "open"
     assert await student_state(student) in PRESENT
+
+
+async def test_it_keeps_the_dashboard_going_across_a_server_restart(restartable_server, launch_browser, face_camera):
+    daphne, server = restartable_server
+    teacher = await open_page(await launch_browser())
+    await log_in(teacher, server, server.teacher)
+    await teacher.goto(f"{server.url}/teach/{server.code}/")
+    await teacher.wait_for_function("() => document.querySelector('#connection').dataset.status === 'open'")
+
+    daphne.stop()
+    await teacher.wait_for_function(
+        "() => document.querySelector('#connection').dataset.status === 'reconnecting'", timeout=SEEN_WITHIN_MS
+    )
+    daphne.start()
+    # Back, with a fresh snapshot: a student who streams now shows up live.
+    await teacher.wait_for_function(
+        "() => document.querySelector('#connection').dataset.status === 'open'", timeout=SEEN_WITHIN_MS
+    )
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, server, "ben")
+    await teacher.wait_for_function(state_is(await card_of(teacher, "ben"), PRESENT), timeout=SEEN_WITHIN_MS)

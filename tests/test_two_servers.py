@@ -77,7 +77,7 @@ def two_servers(tmp_path, redis_url):
     try:
         for port, server in zip(ports, servers):
             wait_until_serving(port, server)
-        yield code, ports
+        yield code, ports, env
     finally:
         for server in servers:
             server.terminate()
@@ -104,7 +104,7 @@ def open_socket(port: int, path: str, key: str):
 
 
 async def test_it_shows_a_student_on_one_server_to_a_teacher_on_the_other(two_servers, face_frames):
-    code, (student_port, teacher_port) = two_servers
+    code, (student_port, teacher_port), _ = two_servers
     student_key, teacher_key = token(student_port, "sam"), token(teacher_port, "tina")
 
     async with open_socket(student_port, f"/ws/student/{code}/", student_key) as pupil:
@@ -125,3 +125,23 @@ async def test_it_shows_a_student_on_one_server_to_a_teacher_on_the_other(two_se
             await pupil.close()
             left = await next_of(watcher, "student.left")
             assert left["student"]["username"] == "sam"
+
+
+GO_EXPRESSION_FREE = """
+from classroom.models import Classroom
+from classroom.services import classroom_set_expressions
+classroom_set_expressions(classroom=Classroom.objects.get(join_code="{code}"), expressions=False)
+"""
+
+
+async def test_it_brings_a_teachers_change_to_a_stream_on_another_process(two_servers, face_frames):
+    code, (student_port, _), env = two_servers
+    async with open_socket(student_port, f"/ws/student/{code}/", token(student_port, "sam")) as pupil:
+        await pupil.send(face_frames[0][1])
+        assert (await next_of(pupil, "feedback"))["expression"] is not None
+        # A third process saves the change, as a teacher's page on any server would; Redis carries it.
+        await asyncio.to_thread(subprocess.run, [sys.executable, "manage.py", "shell", "-c",
+                                                 GO_EXPRESSION_FREE.format(code=code)],
+                                cwd=REPO_ROOT, env=env, check=True)
+        await pupil.send(face_frames[1][1])
+        assert (await next_of(pupil, "feedback"))["expression"] is None
