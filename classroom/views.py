@@ -100,10 +100,7 @@ def join(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def student_class(request: HttpRequest, code: str) -> HttpResponse:
-    try:
-        membership = student_access(user=request.user, code=code, require_consent=False)
-    except AccessDenied as denied:
-        raise http_error(denied) from None
+    membership = _membership_for_page(request, code)
     classroom = membership.classroom
     context = {
         "classroom": classroom,
@@ -127,6 +124,7 @@ def student_class(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _membership_for_page(request: HttpRequest, code: str) -> Membership:
+    """The member's membership, consented or not: the class page shows the consent step itself."""
     try:
         return student_access(user=request.user, code=code, require_consent=False)
     except AccessDenied as denied:

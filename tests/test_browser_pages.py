@@ -156,7 +156,7 @@ async def test_it_works_by_keyboard_alone_on_the_dashboard(page_server, launch_b
 
     card = await card_of(teacher, "dev")
     await teacher.wait_for_function(state_is(card, PRESENT), timeout=SEEN_WITHIN_MS)
-    await tab_to(teacher, f"{card} button, {card}[tabindex], {card}:is(button)", presses=60)
+    await tab_to(teacher, f"{card} button.card-open", presses=60)
     await teacher.keyboard.press("Enter")
     await teacher.wait_for_selector("#student-detail[open]")
     assert "Dev" in await teacher.text_content("#student-detail")

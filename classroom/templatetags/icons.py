@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 # The icons pages may use: static/js/states.js names the state icons, the templates the rest.
 ICONS = (
     "eye", "smile", "circle-question-mark", "eye-off", "moon", "user-x", "circle-pause", "hourglass", "wifi-off",
-    "triangle-alert", "camera", "camera-off", "video-off", "download", "play", "pause", "log-out", "history",
+    "triangle-alert", "camera", "camera-off", "download", "play", "pause", "log-out", "history",
     "users", "settings", "chart-line", "activity", "x", "chevron-left", "chevron-right", "arrow-left", "table",
     "wifi", "refresh-cw", "ban", "lightbulb",
 )
