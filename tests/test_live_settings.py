@@ -5,6 +5,7 @@ import base64
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from socket_helpers import close_code, connect, receive, receive_until
 
 from classroom.models import Membership
@@ -27,14 +28,19 @@ def image_frame(shared_testdata):
 async def save_meanwhile(change, **kwargs) -> None:
     """Run a service that saves a change while a stream is open, as a teacher's page would.
 
-    The recorder's writer thread first finishes what the stream handed it: the tests' in-memory SQLite
-    (shared cache) refuses a second writer at once with "table is locked" instead of waiting, as a file
-    database or PostgreSQL would.
+    Meanwhile the recorder may be starting the stream's session on its own thread. The tests' in-memory
+    SQLite (shared cache) then refuses the second writer at once with "table is locked", where a file
+    database or PostgreSQL would wait; so wait here, the way they would. A failed try rolls back whole.
     """
-    from classroom import recording
-
-    await asyncio.to_thread(recording.wait_for_writes)
-    await sync_to_async(change)(**kwargs)
+    for _ in range(100):
+        try:
+            await sync_to_async(change)(**kwargs)
+            return
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{change.__name__} found the database locked for 5 s")
 
 
 async def states_while_streaming(communicator, image_frame, name: str, start_ms: int, stop_ms: int) -> list[str]:

@@ -623,6 +623,7 @@ function setAnnounceStates(on) {
 // ---- Wiring ---------------------------------------------------------------------------------------------
 
 ui.start.addEventListener("click", startCamera);
+ui.start.disabled = false; // the template disables it until now
 ui.pause.addEventListener("click", pause);
 ui.resume.addEventListener("click", resume);
 ui.togglePreview.addEventListener("click", () => {
