@@ -24,6 +24,10 @@ import numpy as np
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 # 4096x4096 (16.8 megapixels) is above any webcam; decoding it takes 48 MB as RGB.
 DEFAULT_MAX_PIXELS = 4096 * 4096
+# The face detector works on a 128x128 input and our quality check wants a face 60 px wide: a webcam frame
+# smaller than this on either side cannot hold a readable face. Live streams refuse it (a broken camera is not
+# an empty seat); files and tests may decode anything.
+MIN_FACE_FRAME_SIDE = 64
 
 # Bytes at the end of a frame searched for the end-of-image marker: some encoders
 # pad a JPEG with zeros or append a few bytes after EOI.
@@ -78,6 +82,10 @@ class TooManyPixels(FrameError):
     code = "too_many_pixels"
 
 
+class TooSmall(FrameError):
+    code = "too_small"
+
+
 def image_size(data: bytes | bytearray | memoryview) -> tuple[str, int, int]:
     """Return ``(format, width, height)`` read from the header alone.
 
@@ -107,13 +115,14 @@ def decode_frame(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_side: int = 1,
 ) -> np.ndarray:
     """Decode a webcam frame into an HxWx3 uint8 RGB array (C-contiguous).
 
     Grayscale frames come out as three equal channels, alpha is dropped. A JPEG
     with an EXIF orientation is rotated upright, as browsers show it, so its
     shape may be image_size's width and height swapped.
-    Raises a FrameError subclass whose ``code`` says why.
+    Raises a FrameError subclass whose ``code`` says why; `min_side` refuses smaller pictures (TooSmall).
     """
     if isinstance(data, str):
         data = _decode_text(data, max_bytes=max_bytes)
@@ -131,6 +140,11 @@ def decode_frame(
         raise TooManyPixels(
             f"The image is {width}x{height} pixels; "
             f"the limit is {max_pixels / 1_000_000:.1f} megapixels."
+        )
+    if min(width, height) < min_side:
+        raise TooSmall(
+            f"The image is {width}x{height} pixels, too small to hold a face; "
+            f"send at least {min_side} pixels on each side."
         )
     _check_complete(data, image_format)
 
