@@ -1,4 +1,4 @@
-"""The live path of a frame, apart from the socket: vision threads, latest-frame-wins, per-student state.
+"""The live path of a frame, apart from the socket: vision threads, latest-frame-wins, per-student streams.
 
 Consumers stay thin and call into this module. Nothing here touches the database: a student's
 SessionRecorder (classroom/recording.py) writes their record on a thread of its own.
@@ -7,37 +7,56 @@ SessionRecorder (classroom/recording.py) writes their record on a thread of its 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Protocol
 
-from vision.decode import FrameError, decode_frame
+from vision.decode import MIN_FACE_FRAME_SIDE, FrameError, decode_frame
 from vision.face import FaceAnalyzer
 from vision.model import load_model_bytes
-from vision.tracker import StudentTracker
+from vision.tracker import Status, StudentTracker
 
-from .alerts import AlertPolicy
+from .alerts import Alert, AlertPolicy
+from .groups import teachers_group
 from .recording import SessionRecorder
 
-# A student who reconnects within this long continues their blink count, baseline and neutral pose.
+logger = logging.getLogger(__name__)
+
+# A student who reconnects within this long continues their blink count, baseline, neutral pose and session.
 RESUME_WITHIN_S = 30.0
 # Teachers get at most this many updates per second per student; the newest status always gets out.
 TEACHER_UPDATES_PER_S = 4.0
+# How often a stream checks that its camera still sends.
+CAMERA_CHECK_EVERY_S = 1.0
+# A flood of bad frames is logged as a count at most this often per student, never one line per frame.
+FRAME_ERROR_LOG_EVERY_S = 60.0
 
 
-class BadTimestamp(ValueError):
+class BadTimestamp(FrameError):
     code = "bad_ts"
+
+
+class ServerError(FrameError):
+    """Our own failure on a frame: the student still gets an answer, and the log gets the traceback."""
+
+    code = "server_error"
 
 
 class VisionPool:
     """A thread pool for frame analysis, each thread with its own landmarker (about 24 MB each).
 
     MediaPipe releases the GIL, so threads run in parallel; the event loop and Channels' shared
-    sync thread never run a model call.
+    sync thread never run a model call. Each student has at most one frame in the pool's queue
+    (LatestFrameStream), so the first-in-first-out queue serves students in turn: a client that sends
+    faster than its answers come back gets no more of the pool than one that waits.
     """
 
     def __init__(self, workers: int) -> None:
@@ -56,16 +75,15 @@ class VisionPool:
                 self._analyzers.append(analyzer)
         return analyzer
 
-    def _analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> dict[str, Any]:
+    def _analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float]:
         started = time.perf_counter()
-        rgb = decode_frame(data)
+        rgb = decode_frame(data, min_side=MIN_FACE_FRAME_SIDE)
+        # The frame dies here: only the small typed status leaves the thread.
         status = tracker.update(t, self._analyzer().analyze(rgb))
-        # The frame dies here: only this small dict leaves the thread.
-        result = status.to_dict()
-        result["processing_ms"] = round(1000 * (time.perf_counter() - started), 1)
-        return result
+        return status, 1000 * (time.perf_counter() - started)
 
-    async def analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> dict[str, Any]:
+    async def analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float]:
+        """The tracker's status after this frame, and the milliseconds spent on it."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._analyze, data, t, tracker)
 
     def close(self) -> None:
@@ -95,19 +113,25 @@ def vision_pool() -> VisionPool:
 class StreamClock:
     """Stream time in seconds for the tracker: the client's own `ts` (ms) when it sends one, else arrival.
 
-    A client can only bend its own record, but time must never run backwards for the tracker.
+    A client can only bend its own record, but time must never run backwards for the tracker. A new
+    connection may come from a reloaded page whose clock starts again, so its first `ts` is anchored anew.
     """
 
     _last_t: float | None = None
     _last_arrival: float | None = None
-    _client_origin: float | None = None  # stream time minus client seconds, fixed by the first ts
+    _client_origin: float | None = None  # stream time minus client seconds, fixed by the connection's first ts
+
+    def new_connection(self) -> None:
+        self._client_origin = None
 
     def time(self, arrived: float, client_ms: float | None) -> float:
         if client_ms is not None:
-            if not isinstance(client_ms, (int, float)) or isinstance(client_ms, bool) or client_ms != client_ms:
+            if not isinstance(client_ms, (int, float)) or isinstance(client_ms, bool) or client_ms != client_ms \
+                    or abs(client_ms) == float("inf"):
                 raise BadTimestamp("ts must be a number of milliseconds")
             if self._client_origin is None:
-                self._client_origin = (self._last_t or 0.0) - client_ms / 1000.0
+                gap = 0.0 if self._last_arrival is None else max(0.0, arrived - self._last_arrival)
+                self._client_origin = (0.0 if self._last_t is None else self._last_t + gap) - client_ms / 1000.0
             t = self._client_origin + client_ms / 1000.0
             if self._last_t is not None and t < self._last_t:
                 raise BadTimestamp("ts went backwards; send frames in the order they were captured")
@@ -121,13 +145,14 @@ class StreamClock:
 
 @dataclass
 class Frame:
-    number: int  # numbered by the server from 1 in order of arrival
+    number: int  # numbered by the server from 1 in order of arrival on its socket
     data: bytes | str = field(repr=False)
     t: float
     client_ts: Any = None  # echoed back as given
+    socket: Any = field(default=None, repr=False, compare=False)  # where the answer goes
 
 
-ResultHandler = Callable[[Frame, dict[str, Any], int], Awaitable[None]]
+ResultHandler = Callable[[Frame, Status, float, int], Awaitable[None]]
 ErrorHandler = Callable[[Frame, FrameError], Awaitable[None]]
 
 
@@ -135,7 +160,8 @@ class LatestFrameStream:
     """One frame in flight per student; a frame that arrives while another waits replaces it.
 
     A server past capacity therefore answers every student with fresh frames at a lower rate
-    instead of building a queue: latency stays bounded by one analysis plus one wait.
+    instead of building a queue: latency stays bounded by one analysis plus one wait. Every analysed
+    frame gets a result or an error, even when our own code fails on it.
     """
 
     def __init__(self, pool: VisionPool, tracker: StudentTracker, on_result: ResultHandler, on_error: ErrorHandler):
@@ -166,126 +192,347 @@ class LatestFrameStream:
         try:
             while frame is not None:
                 try:
-                    result = await self._pool.analyze(frame.data, frame.t, self._tracker)
+                    status, processing_ms = await self._pool.analyze(frame.data, frame.t, self._tracker)
                 except FrameError as error:
-                    await self._on_error(frame, error)
+                    await self._answer(self._on_error(frame, error))
+                except Exception:
+                    logger.exception("analysing frame %d failed", frame.number)
+                    failure = ServerError("The server could not analyse this frame; the error has been logged.")
+                    await self._answer(self._on_error(frame, failure))
                 else:
                     skipped, self._skipped = self._skipped, 0
-                    await self._on_result(frame, result, skipped)
+                    await self._answer(self._on_result(frame, status, processing_ms, skipped))
                 frame, self._waiting = self._waiting, None
         finally:
             self._task = None
+
+    @staticmethod
+    async def _answer(handler: Awaitable[None]) -> None:
+        # A socket that closed meanwhile, or a teacher event that failed, must not stop the next frame.
+        try:
+            await handler
+        except Exception:
+            logger.exception("answering a frame failed")
 
     async def close(self) -> None:
         """Stop after the frame in flight (its tracker update still lands); the waiting one is dropped."""
         self._waiting = None
         if self._task is not None:
-            task = self._task
-            try:
-                await asyncio.shield(task)
-            except Exception:  # noqa: BLE001 - the handlers' own errors were the socket's to report
-                pass
+            await asyncio.shield(self._task)
 
 
 class UpdateThrottle:
     """At most `per_second` sends; a send asked for too early goes out later with the newest payload."""
 
-    def __init__(self, send: Callable[[dict], Awaitable[None]], per_second: float = TEACHER_UPDATES_PER_S):
+    def __init__(self, send: Callable[[], Awaitable[None]], per_second: float = TEACHER_UPDATES_PER_S):
         self._send = send
         self._interval = 1.0 / per_second
         self._last_sent = -1e9
-        self._pending: dict | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task | None = None
 
-    async def offer(self, payload: dict) -> None:
+    async def offer(self) -> None:
+        """Something changed: send now, or once the interval allows (whatever is newest then)."""
         loop = asyncio.get_running_loop()
         wait = self._last_sent + self._interval - loop.time()
         if wait <= 0 and self._timer is None:
             self._last_sent = loop.time()
-            await self._send(payload)
+            await self._send()
             return
-        self._pending = payload
         if self._timer is None:
-            self._timer = loop.call_later(max(wait, 0.0), lambda: asyncio.ensure_future(self._flush()))
+            self._timer = loop.call_later(max(wait, 0.0), self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        self._last_sent = asyncio.get_running_loop().time()
+        self._flushing = asyncio.ensure_future(self._flush())
 
     async def _flush(self) -> None:
-        self._timer = None
-        payload, self._pending = self._pending, None
-        if payload is not None:
-            self._last_sent = asyncio.get_running_loop().time()
-            await self._send(payload)
+        try:
+            await self._send()
+        except Exception:
+            logger.exception("a delayed teacher update failed")
+        finally:
+            self._flushing = None
 
     def cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._pending = None
 
 
-@dataclass
-class StudentLive:
-    """What survives a reconnect within RESUME_WITHIN_S: the tracker, the clock and the alert memory."""
+class FrameErrorTally:
+    """Counts a student's frame errors by code and logs them as counts: the first at once, then a summary at
+    most every FRAME_ERROR_LOG_EVERY_S, so a client sending garbage cannot flood the log."""
 
-    tracker: StudentTracker
-    recorder: SessionRecorder
-    clock: StreamClock = field(default_factory=StreamClock)
-    alerts: AlertPolicy = field(default_factory=AlertPolicy)
-    latest: dict[str, Any] | None = None
-    latest_at: float | None = None  # event-loop time of `latest`
-    paused: bool = False
-    connections: int = 0
-    ending: asyncio.Task | None = None
+    def __init__(self, student_id: int) -> None:
+        self._student_id = student_id
+        self._unlogged: Counter[str] = Counter()
+        self._logged_at: float | None = None
+
+    def count(self, code: str, now: float) -> None:
+        self._unlogged[code] += 1
+        if self._logged_at is None or now - self._logged_at >= FRAME_ERROR_LOG_EVERY_S:
+            self.log(now)
+
+    def log(self, now: float) -> None:
+        if self._unlogged:
+            counts = ", ".join(f"{code} {count}" for code, count in sorted(self._unlogged.items()))
+            logger.warning("frame errors from student %s: %s", self._student_id, counts)
+            self._unlogged.clear()
+            self._logged_at = now
+
+
+class StudentSocket(Protocol):
+    """What a StudentStream needs of the socket it is attached to (classroom.consumers.StudentConsumer)."""
+
+    async def send_text(self, text: str) -> None: ...
+
+    async def replaced(self) -> None: ...
+
+    async def restart(self) -> None: ...
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+class StudentStream:
+    """One student streaming to one class on this process: tracker, clock, alerts, recorder, pause, camera
+    watch and teacher updates. It outlives its socket by RESUME_WITHIN_S, so a reconnect continues it; a
+    newer socket of the same student takes it over from an older one."""
+
+    def __init__(self, *, key: tuple[int, int], code: str, student: dict[str, Any], expressions: bool,
+                 attention_rules: bool, layer) -> None:
+        self.key, self.code, self.student, self.layer = key, code, student, layer
+        self.tracker = StudentTracker(expressions=expressions, attention_rules=attention_rules)
+        self.clock = StreamClock()
+        self.alerts = AlertPolicy()
+        self.recorder = SessionRecorder(classroom_id=key[0], student_id=key[1])
+        self.frame_errors = FrameErrorTally(student_id=key[1])
+        self.socket: StudentSocket | None = None
+        self.paused = False
+        self.latest: dict[str, Any] | None = None  # the newest feedback, as sent
+        self.latest_at: float | None = None  # event-loop time of `latest`
+        self.last_frame_at = 0.0
+        self._frames_received = 0  # on the current socket
+        self._frames = LatestFrameStream(vision_pool(), self.tracker, self._on_result, self._on_frame_error)
+        self._teacher_updates = UpdateThrottle(self._send_update)
+        self._camera_watch: asyncio.Task | None = None
+        self.ending: asyncio.Task | None = None
+
+    # The socket.
+
+    def attach(self, socket: StudentSocket) -> StudentSocket | None:
+        """`socket` now gets this stream's answers; returns the socket it took over from, if any."""
+        previous, self.socket = self.socket, socket
+        if self.ending is not None:
+            self.ending.cancel()
+            self.ending = None
+        self._frames_received = 0
+        self.clock.new_connection()
+        self._frames.drop_waiting()
+        self.last_frame_at = asyncio.get_running_loop().time()
+        if self._camera_watch is None:
+            self._camera_watch = asyncio.ensure_future(self._watch_camera())
+        return previous if previous is not socket else None
+
+    def detach(self, socket: StudentSocket) -> bool:
+        """The socket closed; True when it was this stream's current one (the student has gone)."""
+        if self.socket is not socket:
+            return False
+        self.socket = None
+        self._frames.drop_waiting()
+        self._stop_watching()
+        # Write what the socket streamed now; the session itself ends after the grace period.
+        asyncio.ensure_future(self.recorder.flush())
+        return True
+
+    def _stop_watching(self) -> None:
+        if self._camera_watch is not None:
+            self._camera_watch.cancel()
+            self._camera_watch = None
+        self._teacher_updates.cancel()
+
+    # What the student sends.
+
+    async def frame(self, socket: StudentSocket, data: bytes | str, client_ts: Any = None) -> None:
+        loop = asyncio.get_running_loop()
+        self._frames_received += 1
+        number = self._frames_received
+        self.last_frame_at = loop.time()
+        if self.paused:
+            await self.set_paused(False)  # sending a frame is resuming
+        try:
+            t = self.clock.time(loop.time(), client_ts)
+        except BadTimestamp as error:
+            await self._on_frame_error(Frame(number, b"", 0.0, client_ts, socket), error)
+            return
+        self._frames.submit(Frame(number=number, data=data, t=t, client_ts=client_ts, socket=socket))
+
+    async def set_paused(self, paused: bool) -> None:
+        if self.paused == paused:
+            return
+        self.paused = paused
+        if paused:
+            self._frames.drop_waiting()
+        self.last_frame_at = asyncio.get_running_loop().time()
+        await self._to_socket({"type": "paused" if paused else "resumed"})
+        await self._teacher_updates.offer()
+
+    async def bad_message(self, message: str) -> None:
+        self.frame_errors.count("bad_message", asyncio.get_running_loop().time())
+        await self._to_socket({"type": "error", "code": "bad_message", "message": message, "frame": None})
+
+    # Settings changed on the pages while streaming.
+
+    def apply_settings(self, *, expressions: bool | None = None, attention_rules: bool | None = None) -> None:
+        if expressions is not None:
+            self.tracker.expressions = expressions
+        if attention_rules is not None:
+            self.tracker.attention_rules = attention_rules
+
+    # Answers.
+
+    async def _on_result(self, frame: Frame, status: Status, processing_ms: float, skipped: int) -> None:
+        feedback = {"type": "feedback", "frame": frame.number, "ts": frame.client_ts, **status.to_dict(),
+                    "skipped": skipped, "processing_ms": round(processing_ms, 1)}
+        loop = asyncio.get_running_loop()
+        self.latest, self.latest_at = feedback, loop.time()
+        if frame.socket is self.socket:  # a socket taken over meanwhile gets no answers
+            await self._to_socket(feedback)
+        self.recorder.on_status(frame.t, status)
+        await self._teacher_updates.offer()
+        for alert in self.alerts.on_status(loop.time(), status.state, status.face):
+            await self._send_alert(alert)
+
+    async def _on_frame_error(self, frame: Frame, error: FrameError) -> None:
+        self.frame_errors.count(error.code, asyncio.get_running_loop().time())
+        if frame.socket is self.socket:
+            await self._to_socket({"type": "error", "code": error.code, "message": str(error), "frame": frame.number})
+
+    async def _to_socket(self, payload: dict[str, Any]) -> None:
+        if self.socket is not None:
+            await self.socket.send_text(dumps(payload))
+
+    # Teachers.
+
+    def status_object(self) -> dict[str, Any]:
+        """What a teacher sees of this student now (docs/protocol.md, "Server -> teacher")."""
+        latest = self.latest or {}
+        fields = {key: value for key, value in latest.items() if key not in ("type", "ts")}
+        # An age rather than a time: a teacher's browser clock need not agree with the server's.
+        age = None if self.latest_at is None else asyncio.get_running_loop().time() - self.latest_at
+        return {
+            **fields,
+            **self.student,
+            "paused": self.paused,
+            "attention_rules": self.tracker.attention_rules,
+            "feedback_age_s": None if age is None else round(age, 1),
+            "last_seen": now_iso(),
+        }
+
+    async def to_teachers(self, event_type: str, body: dict[str, Any]) -> None:
+        await self.layer.group_send(teachers_group(self.code), {"type": event_type, **body})
+
+    async def _send_update(self) -> None:
+        await self.to_teachers("student.update", {"student": self.status_object()})
+
+    async def _send_alert(self, alert: Alert) -> None:
+        await self.to_teachers("alert", {"student": self.student, **alert.to_dict(), "time": now_iso()})
+
+    async def _watch_camera(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CAMERA_CHECK_EVERY_S)
+            silent_for = loop.time() - self.last_frame_at
+            if not self.paused and not self._frames.busy:
+                for alert in self.alerts.on_silence(loop.time(), silent_for):
+                    await self._send_alert(alert)
+
+    # The end.
+
+    async def end(self) -> None:
+        """The stream is over: the frame in flight lands, then the session ends with its totals."""
+        self._stop_watching()
+        await self._frames.close()
+        self.frame_errors.log(asyncio.get_running_loop().time())
+        await self.recorder.finish()
 
 
 class LiveRegistry:
     """Per-process memory of the students streaming here, keyed by (classroom id, student id).
 
-    A student's state outlives their socket by RESUME_WITHIN_S; then their session ends with its totals.
+    A student's stream outlives their socket by RESUME_WITHIN_S; then their session ends with its totals.
+    At shutdown every stream ends at once (end_all), so no sample is lost to a deploy.
     """
 
     def __init__(self) -> None:
-        self._students: dict[tuple[int, int], StudentLive] = {}
+        self._streams: dict[tuple[int, int], StudentStream] = {}
+        self._ending: set[asyncio.Task] = set()
+        self.teachers: set = set()  # open teacher sockets (classroom.consumers.TeacherConsumer), for shutdown
+        self.shutting_down = False
 
-    def attach(self, key: tuple[int, int], *, expressions: bool, attention_rules: bool) -> StudentLive:
-        live = self._students.get(key)
-        if live is not None and live.ending is not None:
-            live.ending.cancel()
-            live.ending = None
-        if live is None or (live.tracker.expressions, live.tracker.attention_rules) != (expressions, attention_rules):
-            live = StudentLive(
-                tracker=StudentTracker(expressions=expressions, attention_rules=attention_rules),
-                recorder=SessionRecorder(classroom_id=key[0], student_id=key[1]),
-            )
-            self._students[key] = live
-        live.connections += 1
-        return live
+    def attach(self, socket: StudentSocket, *, key: tuple[int, int], code: str, student: dict[str, Any],
+               expressions: bool, attention_rules: bool, layer) -> tuple[StudentStream, StudentSocket | None]:
+        """The student's stream, new or continued, now answering `socket`; and the older socket it replaced."""
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = StudentStream(key=key, code=code, student=student, expressions=expressions,
+                                   attention_rules=attention_rules, layer=layer)
+            self._streams[key] = stream
+        else:
+            # Read afresh at connect: a setting changed while the student was away applies now.
+            stream.apply_settings(expressions=expressions, attention_rules=attention_rules)
+            stream.layer = layer
+        return stream, stream.attach(socket)
 
-    def detach(self, key: tuple[int, int]) -> None:
-        live = self._students.get(key)
-        if live is None:
-            return
-        live.connections -= 1
-        if live.connections <= 0:
-            # Write what the socket streamed now; the session itself ends after the grace period.
-            asyncio.ensure_future(live.recorder.flush())
-            live.ending = asyncio.ensure_future(self._end_later(key, live))
+    def detach(self, socket: StudentSocket, key: tuple[int, int]) -> bool:
+        """True when `socket` was the student's current socket, so the student has left."""
+        stream = self._streams.get(key)
+        if stream is None or not stream.detach(socket):
+            return False
+        stream.ending = asyncio.ensure_future(self._end_later(key, stream))
+        return True
 
-    async def _end_later(self, key: tuple[int, int], live: StudentLive) -> None:
+    async def _end_later(self, key: tuple[int, int], stream: StudentStream) -> None:
         await asyncio.sleep(RESUME_WITHIN_S)
-        if self._students.get(key) is live and live.connections <= 0:
-            del self._students[key]
-            await live.recorder.finish()
+        if self._streams.get(key) is stream and stream.socket is None:
+            del self._streams[key]
+            await self._end(stream)
+
+    async def _end(self, stream: StudentStream) -> None:
+        task = asyncio.current_task()
+        self._ending.add(task)
+        try:
+            await stream.end()
+        finally:
+            self._ending.discard(task)
 
     async def end_all(self) -> None:
-        """At shutdown (and in tests): end every session now instead of after the grace period."""
-        for key, live in list(self._students.items()):
-            if live.ending is not None:
-                live.ending.cancel()
-            del self._students[key]
-            await live.recorder.finish()
+        """At shutdown (and in tests): close every student socket so pages reconnect elsewhere, and end every
+        session now, with everything written, instead of after the grace period."""
+        streams = list(self._streams.values())
+        self._streams.clear()
+        for stream in streams:
+            if stream.ending is not None:
+                stream.ending.cancel()
+            if stream.socket is not None:
+                await stream.socket.restart()
+        for teacher in list(self.teachers):
+            await teacher.restart()
+        endings = [asyncio.ensure_future(self._end(stream)) for stream in streams]
+        await asyncio.gather(*endings, *self._ending, return_exceptions=True)
+
+    def streams(self) -> list[StudentStream]:
+        return list(self._streams.values())
 
     def __len__(self) -> int:
-        return len(self._students)
+        return len(self._streams)
 
 
 registry = LiveRegistry()

@@ -118,7 +118,8 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis, riding out a Redis restart instead of closing every socket (classroom/layers.py).
+            "BACKEND": "classroom.layers.ResilientRedisChannelLayer",
             # redis-py 8 times socket reads out after 5 s by default, exactly as long as channels_redis blocks
             # waiting for a message (BZPOPMIN, 5 s): a quiet socket's receive would then fail at random.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},

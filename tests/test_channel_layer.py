@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from channels.layers import InMemoryChannelLayer
-from channels_redis.core import RedisChannelLayer
+from classroom.layers import ResilientRedisChannelLayer
 from django.conf import settings
 
 
@@ -32,11 +32,13 @@ async def assert_group_send_reaches_a_member(layer) -> None:
 
 @pytest.mark.redis
 async def test_it_delivers_a_group_message_through_redis(redis_url):
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "classroom.layers.ResilientRedisChannelLayer"
     assert [host["address"] for host in settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]] == [redis_url]
     # A new layer from our settings, not the process-wide cached one, so it lives on this test's event loop;
     # its own key prefix lets flush() clear this test's keys and nothing else in a shared Redis.
-    layer = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"], prefix=f"asgi-test-{uuid.uuid4().hex}")
+    layer = ResilientRedisChannelLayer(
+        **settings.CHANNEL_LAYERS["default"]["CONFIG"], prefix=f"asgi-test-{uuid.uuid4().hex}"
+    )
     try:
         await assert_group_send_reaches_a_member(layer)
     finally:

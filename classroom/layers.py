@@ -1,0 +1,139 @@
+"""The Redis channel layer, made to ride out a Redis outage instead of crashing every socket with it.
+
+channels_redis raises on every call while Redis is away. In a consumer's receive loop that ends the
+consumer with 1011 and skips its disconnect(), so a two-second Redis restart used to close every student's
+and teacher's socket and leak their live state. Here, while Redis is away:
+- receives wait and try again, so a socket stays open and its own work (a student's feedback) carries on;
+- sends are dropped and counted: teacher events are live views, and the next status replaces a lost one;
+- group membership is remembered in this process, because a restarted Redis has forgotten every group; it is
+  written again as soon as Redis answers, and then listeners are told (a teacher's socket asks for a fresh
+  snapshot).
+The log says once that the layer is down and once that it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from channels_redis.core import RedisChannelLayer
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What a Redis that is stopped, restarting or unreachable raises through redis-py.
+OUTAGE_ERRORS = (RedisError, OSError)
+# How often a down layer asks Redis whether it is back; a teacher sees updates again within about this long.
+PROBE_EVERY_S = 0.5
+
+RecoveryListener = Callable[[], Awaitable[None]]
+
+
+class ResilientRedisChannelLayer(RedisChannelLayer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._groups_here: dict[str, set[str]] = defaultdict(set)  # group -> this process's channels in it
+        # Leaving a group while Redis is unreachable (but not restarted) must still reach it, or a closed
+        # socket's channel would stay in the group, filling up, until group_expiry.
+        self._discards_missed: set[tuple[str, str]] = set()
+        self._recovery_listeners: dict[str, RecoveryListener] = {}
+        self._down_since: float | None = None
+        self._dropped = 0
+        self._probe: asyncio.Task | None = None
+
+    @property
+    def available(self) -> bool:
+        return self._down_since is None
+
+    def on_recovery(self, channel: str, listener: RecoveryListener | None) -> None:
+        """Call `listener` each time the layer is back after an outage (None forgets the channel's listener)."""
+        if listener is None:
+            self._recovery_listeners.pop(channel, None)
+        else:
+            self._recovery_listeners[channel] = listener
+
+    async def receive(self, channel: str) -> dict:
+        while True:
+            if self._down_since is not None:
+                await asyncio.sleep(PROBE_EVERY_S)
+                continue
+            try:
+                return await super().receive(channel)
+            except OUTAGE_ERRORS as error:
+                self._went_down(error)
+
+    async def send(self, channel: str, message: dict) -> None:
+        await self._unless_down(super().send(channel, message))
+
+    async def group_send(self, group: str, message: dict) -> None:
+        await self._unless_down(super().group_send(group, message))
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self._groups_here[group].add(channel)
+        await self._unless_down(super().group_add(group, channel))
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        members = self._groups_here.get(group)
+        if members is not None:
+            members.discard(channel)
+            if not members:
+                del self._groups_here[group]
+        if self._down_since is None:
+            try:
+                await super().group_discard(group, channel)
+                return
+            except OUTAGE_ERRORS as error:
+                self._went_down(error)
+        self._discards_missed.add((group, channel))
+
+    def groups_here(self) -> dict[str, set[str]]:
+        """This process's group memberships (for tests and the readiness check)."""
+        return {group: set(channels) for group, channels in self._groups_here.items()}
+
+    async def _unless_down(self, call: Awaitable[None]) -> None:
+        if self._down_since is not None:
+            call.close()  # never awaited: close the coroutine so Python does not warn about it
+            self._dropped += 1
+            return
+        try:
+            await call
+        except OUTAGE_ERRORS as error:
+            self._dropped += 1
+            self._went_down(error)
+
+    def _went_down(self, error: BaseException) -> None:
+        if self._down_since is not None:
+            return
+        self._down_since = time.monotonic()
+        self._dropped = 0
+        logger.error("Channel layer down (%s: %s); sockets stay open, teacher events are dropped until it is back",
+                     type(error).__name__, error)
+        self._probe = asyncio.ensure_future(self._wait_until_back())
+
+    async def _wait_until_back(self) -> None:
+        while True:
+            await asyncio.sleep(PROBE_EVERY_S)
+            try:
+                for index in range(self.ring_size):
+                    await self.connection(index).ping()
+                for group, channel in list(self._discards_missed):
+                    await super().group_discard(group, channel)
+                    self._discards_missed.discard((group, channel))
+                # A restarted Redis has no groups: write this process's memberships again before anyone sends.
+                for group, channels in list(self._groups_here.items()):
+                    for channel in list(channels):
+                        await super().group_add(group, channel)
+            except OUTAGE_ERRORS:
+                continue
+            break
+        down_for = time.monotonic() - self._down_since
+        self._down_since, self._probe = None, None
+        logger.warning("Channel layer back after %.1f s; %d messages were dropped meanwhile", down_for, self._dropped)
+        for channel, listener in list(self._recovery_listeners.items()):
+            try:
+                await listener()
+            except Exception:  # noqa: BLE001 - one socket's trouble must not keep the others from recovering
+                logger.exception("recovery listener of %s failed", channel)
