@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from channels.auth import AuthMiddlewareStack
+from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
@@ -52,6 +55,19 @@ def user_for_token(key: str) -> AbstractBaseUser | None:
     return user
 
 
+class DatabaseTolerantAuthMiddleware(AuthMiddleware):
+    """channels' AuthMiddleware, except that a database that is down leaves the user anonymous and marks the
+    scope, so the consumer can refuse with a clear "unavailable" (docs/protocol.md) instead of the handshake
+    failing with an HTTP 500."""
+
+    async def resolve_scope(self, scope):
+        try:
+            await super().resolve_scope(scope)
+        except DatabaseError:
+            scope["user"]._wrapped = AnonymousUser()
+            scope["database_unavailable"] = True
+
+
 class TokenAuthMiddleware(BaseMiddleware):
     """Sets scope["user"] from a DRF token when the session did not authenticate the socket.
 
@@ -64,15 +80,21 @@ class TokenAuthMiddleware(BaseMiddleware):
                 "TokenAuthMiddleware found no scope['user']: it must run inside AuthMiddlewareStack "
                 "(use SmartSessionAuthStack)."
             )
-        if not scope["user"].is_authenticated:
+        if not scope["user"].is_authenticated and not scope.get("database_unavailable"):
             key = token_from_headers(scope.get("headers", []))
             if key:
-                user = await user_for_token(key)
+                try:
+                    user = await user_for_token(key)
+                except DatabaseError:
+                    user, scope = None, dict(scope, database_unavailable=True)
                 if user is not None:
                     scope = dict(scope, user=user)
         return await super().__call__(scope, receive, send)
 
 
 def SmartSessionAuthStack(inner):  # noqa: N802 - named like channels' AuthMiddlewareStack, which it extends
-    """Session cookie first, then `Authorization: Token`; see the module docstring for why in this order."""
-    return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+    """Session cookie first, then `Authorization: Token`; see the module docstring for why in this order.
+
+    channels' AuthMiddlewareStack, built from the same parts, with the auth step tolerating a database outage.
+    """
+    return CookieMiddleware(SessionMiddleware(DatabaseTolerantAuthMiddleware(TokenAuthMiddleware(inner))))

@@ -1,36 +1,74 @@
-"""The two WebSockets of a class: students stream frames, teachers watch. Contract: docs/protocol.md."""
+"""The two WebSockets of a class: students stream frames, teachers watch. Contract: docs/protocol.md.
+
+Thin: a socket authenticates, joins its groups and hands messages on. A student's live rules are in
+classroom.live.StudentStream; the channel layer survives Redis outages on its own (classroom.layers).
+Whatever way a socket ends (closed by either side, an error, a cancelled task at shutdown), release() runs
+once and leaves nothing of it behind: no registry entry, watchdog, timer or group membership.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-
-from vision.decode import FrameError
+from django.db import DatabaseError
 
 from . import live
-from .alerts import Alert
-from .groups import students_group, teachers_group
+from .groups import student_group, students_group, teachers_group
 from .services import AccessDenied, student_access, student_display_name, teacher_access
+
+logger = logging.getLogger(__name__)
 
 # How long a teacher's socket collects students' replies (from every server process) before the snapshot.
 SNAPSHOT_COLLECT_S = 0.3
-CAMERA_CHECK_EVERY_S = 1.0
 
 
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+class _LiveSocket(AsyncWebsocketConsumer):
+    released = False
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release_once()
 
-class _JsonSocket(AsyncWebsocketConsumer):
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        await self._release_once()
+        await super().websocket_disconnect(message)
+
+    async def _release_once(self) -> None:
+        if not self.released:
+            self.released = True
+            try:
+                await self.release()
+            except Exception:
+                logger.exception("releasing %s failed", type(self).__name__)
+
+    async def release(self) -> None:
+        """Undo what connect() set up; runs exactly once, however the socket ends."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels closes stale database connections before every message, a thread hop per frame; only a
+        # socket's first message (connect) reads the database, through database_sync_to_async, which does it.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def send_json(self, payload: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(payload, separators=(",", ":")))
+        await self.send(text_data=live.dumps(payload))
+
+    async def send_text(self, text: str) -> None:
+        await self.send(text_data=text)
 
     async def refuse(self, denied: AccessDenied) -> None:
+        logger.info("%s refused: %s (%s) on %s", type(self).__name__, denied.error_code, denied.close_code,
+                    self.scope.get("path"))
         # Accept first so the page can read why before the close code arrives.
         await self.accept()
         await self.close_because(denied)
@@ -39,177 +77,163 @@ class _JsonSocket(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "code": denied.error_code, "message": denied.message})
         await self.close(code=denied.close_code)
 
+    async def checked_access(self, check, **kwargs):
+        """The access service's answer, or AccessDenied: the rules, a database that is down, a server stopping."""
+        if live.registry.shutting_down:
+            raise AccessDenied.restarting()
+        if self.scope.get("database_unavailable"):
+            raise AccessDenied.unavailable()
+        try:
+            return await database_sync_to_async(check)(user=self.scope["user"], **kwargs)
+        except DatabaseError:
+            logger.warning("database unavailable while opening %s", self.scope.get("path"), exc_info=True)
+            raise AccessDenied.unavailable() from None
 
-class StudentConsumer(_JsonSocket):
+
+class StudentConsumer(_LiveSocket):
     """ws/student/<code>/: binary messages are frames; text messages are JSON (frame, pause, resume)."""
+
+    stream: live.StudentStream | None = None
+    taken_over = False  # by a newer socket of the same student, here or on another server process
 
     async def connect(self) -> None:
         self.code = self.scope["url_route"]["kwargs"]["code"].strip().upper()
-        self.live = None
         try:
-            membership = await database_sync_to_async(student_access)(user=self.scope["user"], code=self.code)
+            membership = await self.checked_access(student_access, code=self.code)
         except AccessDenied as denied:
             await self.refuse(denied)
             return
-        user = self.scope["user"]
-        classroom = membership.classroom
+        user, classroom = self.scope["user"], membership.classroom
         self.code = classroom.join_code
         self.key = (classroom.pk, user.pk)
-        self.student = {"id": user.pk, "username": user.get_username(), "display_name": student_display_name(user)}
-        loop = asyncio.get_running_loop()
-        self.live = live.registry.attach(
-            self.key, expressions=classroom.expressions, attention_rules=membership.attention_rules
+        self.groups_joined = [students_group(self.code), student_group(self.code, user.pk)]
+        self.stream, replaced = live.registry.attach(
+            self,
+            key=self.key,
+            code=self.code,
+            student={"id": user.pk, "username": user.get_username(), "display_name": student_display_name(user)},
+            expressions=classroom.expressions,
+            attention_rules=membership.attention_rules,
+            layer=self.channel_layer,
         )
-        self.frames_received = 0
-        self.last_frame_at = loop.time()
-        self.stream = live.LatestFrameStream(live.vision_pool(), self.live.tracker, self.on_result, self.on_frame_error)
-        self.teacher_updates = live.UpdateThrottle(self.send_student_update)
-        await self.channel_layer.group_add(students_group(self.code), self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
-        await self.to_teachers("student.joined", {"student": self.status_object()})
-        self.watchdog = asyncio.ensure_future(self.watch_camera())
+        if replaced is not None:
+            await replaced.replaced()
+        else:
+            await self.stream.to_teachers("student.joined", {"student": self.stream.status_object()})
+        # A socket of this student on another server process gives way to this one (docs/protocol.md).
+        await self.channel_layer.group_send(
+            student_group(self.code, user.pk), {"type": "student.socket.opened", "channel": self.channel_name}
+        )
 
-    async def disconnect(self, close_code: int) -> None:
-        if self.live is None:
+    async def release(self) -> None:
+        if self.stream is None:
             return
-        self.watchdog.cancel()
-        self.teacher_updates.cancel()
-        await self.stream.close()
-        await self.channel_layer.group_discard(students_group(self.code), self.channel_name)
-        live.registry.detach(self.key)
-        await self.to_teachers("student.left", {"student": self.status_object()})
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if live.registry.detach(self, self.key) and not self.taken_over:
+            await self.stream.to_teachers("student.left", {"student": self.stream.status_object()})
+
+    @property
+    def current(self) -> bool:
+        """Still the socket the student's stream answers (not taken over by a newer one, not closed)."""
+        return self.stream is not None and self.stream.socket is self
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.live is None:
+        if not self.current:
             return
         if bytes_data is not None:
-            await self.accept_frame(bytes_data, client_ts=None, client_number=None)
+            await self.stream.frame(self, bytes_data)
             return
         try:
             message = json.loads(text_data)
-            kind = message.get("type") if isinstance(message, dict) else None
         except ValueError:
-            await self.send_error("bad_message", "Messages must be JSON objects or binary frames.")
-            return
+            message = None
+        kind = message.get("type") if isinstance(message, dict) else None
         if kind == "frame":
             image = message.get("image")
             if not isinstance(image, str):
-                await self.send_error("bad_message", "A frame message needs an \"image\": base64 or a data URL.")
+                await self.stream.bad_message("A frame message needs an \"image\": base64 or a data URL.")
                 return
-            await self.accept_frame(image, client_ts=message.get("ts"), client_number=message.get("frame"))
+            await self.stream.frame(self, image, message.get("ts"))
         elif kind in ("pause", "resume"):
-            await self.set_paused(kind == "pause")
+            await self.stream.set_paused(kind == "pause")
+        elif message is None:
+            await self.stream.bad_message("Messages must be JSON objects or binary frames.")
         else:
-            await self.send_error("bad_message", "Unknown message type; expected frame, pause or resume.")
+            await self.stream.bad_message("Unknown message type; expected frame, pause or resume.")
 
-    async def accept_frame(self, data: bytes | str, *, client_ts: Any, client_number: Any) -> None:
-        loop = asyncio.get_running_loop()
-        self.frames_received += 1
-        number = self.frames_received
-        self.last_frame_at = loop.time()
-        if self.live.paused:
-            await self.set_paused(False)  # sending a frame is resuming
-        try:
-            t = self.live.clock.time(loop.time(), client_ts)
-        except live.BadTimestamp as error:
-            await self.send_error(error.code, str(error), frame=number)
-            return
-        self.stream.submit(live.Frame(number=number, data=data, t=t, client_ts=client_ts))
+    # What live.StudentStream asks of its socket.
 
-    async def on_result(self, frame: live.Frame, status: dict[str, Any], skipped: int) -> None:
-        feedback = {"type": "feedback", "frame": frame.number, "ts": frame.client_ts, **status, "skipped": skipped}
-        self.live.latest = feedback
-        self.live.latest_at = asyncio.get_running_loop().time()
-        await self.send_json(feedback)
-        self.live.recorder.on_status(frame.t, status)
-        await self.teacher_updates.offer(self.status_object())
-        now = asyncio.get_running_loop().time()
-        for alert in self.live.alerts.on_status(now, status["state"], status["face"]):
-            await self.send_alert(alert)
+    async def replaced(self) -> None:
+        self.taken_over = True
+        if not self.released:
+            await self.close_because(AccessDenied.replaced())
 
-    async def on_frame_error(self, frame: live.Frame, error: FrameError) -> None:
-        await self.send_error(error.code, str(error), frame=frame.number)
+    async def restart(self) -> None:
+        if not self.released:
+            await self.close_because(AccessDenied.restarting())
 
-    async def set_paused(self, paused: bool) -> None:
-        if self.live.paused == paused:
-            return
-        self.live.paused = paused
-        if paused:
-            self.stream.drop_waiting()
-        self.last_frame_at = asyncio.get_running_loop().time()
-        await self.send_json({"type": "paused" if paused else "resumed"})
-        await self.teacher_updates.offer(self.status_object())
+    # Channel-layer events.
 
-    async def watch_camera(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(CAMERA_CHECK_EVERY_S)
-            silent_for = loop.time() - self.last_frame_at
-            if not self.live.paused and not self.stream.busy:
-                for alert in self.live.alerts.on_silence(loop.time(), silent_for):
-                    await self.send_alert(alert)
-
-    def status_object(self) -> dict[str, Any]:
-        latest = self.live.latest or {}
-        fields = {key: value for key, value in latest.items() if key not in ("type", "ts")}
-        # An age rather than a time: a teacher's browser clock need not agree with the server's.
-        age = None if self.live.latest_at is None else asyncio.get_running_loop().time() - self.live.latest_at
-        return {
-            **fields,
-            **self.student,
-            "paused": self.live.paused,
-            "attention_rules": self.live.tracker.attention_rules,
-            "feedback_age_s": None if age is None else round(age, 1),
-            "last_seen": _now_iso(),
-        }
-
-    async def send_student_update(self, student: dict[str, Any]) -> None:
-        await self.to_teachers("student.update", {"student": student})
-
-    async def send_alert(self, alert: Alert) -> None:
-        await self.to_teachers("alert", {"student": self.student, **alert.to_dict(), "time": _now_iso()})
-
-    async def send_error(self, code: str, message: str, *, frame: int | None = None) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, "frame": frame})
-
-    async def to_teachers(self, event_type: str, body: dict[str, Any]) -> None:
-        await self.channel_layer.group_send(teachers_group(self.code), {"type": event_type, **body})
+    async def student_socket_opened(self, event: dict[str, Any]) -> None:
+        if event["channel"] != self.channel_name and self.current:
+            # Another process now has this student; the stream here ends after the grace period.
+            await self.replaced()
 
     async def snapshot_request(self, event: dict[str, Any]) -> None:
         """A teacher just connected somewhere: tell it where this student stands."""
-        await self.channel_layer.send(event["reply_to"], {"type": "snapshot.student", "student": self.status_object()})
+        if self.current:
+            await self.channel_layer.send(
+                event["reply_to"], {"type": "snapshot.student", "student": self.stream.status_object()}
+            )
 
     # Changes made on the pages (classroom/services.py) reach a stream in progress through these.
 
     async def accommodation_changed(self, event: dict[str, Any]) -> None:
-        if event["student_id"] == self.student["id"]:
-            self.live.tracker.attention_rules = event["attention_rules"]
+        if self.current and event["student_id"] == self.key[1]:
+            self.stream.apply_settings(attention_rules=event["attention_rules"])
 
     async def class_settings(self, event: dict[str, Any]) -> None:
-        self.live.tracker.expressions = event["expressions"]
+        if self.current:
+            self.stream.apply_settings(expressions=event["expressions"])
 
     async def consent_withdrawn(self, event: dict[str, Any]) -> None:
-        if event["student_id"] == self.student["id"]:
+        if self.current and event["student_id"] == self.key[1]:
             await self.close_because(AccessDenied.consent_required())
 
 
-class TeacherConsumer(_JsonSocket):
+class TeacherConsumer(_LiveSocket):
     """ws/teacher/<code>/: a snapshot on connect, then student.update/joined/left and alert events."""
 
+    code: str | None = None
+
     async def connect(self) -> None:
-        self.code = self.scope["url_route"]["kwargs"]["code"].strip().upper()
+        code = self.scope["url_route"]["kwargs"]["code"].strip().upper()
         self.collecting: dict[int, dict] | None = None
+        self.held_back: list[dict] = []
+        self.snapshot_task: asyncio.Task | None = None
         try:
-            classroom = await database_sync_to_async(teacher_access)(user=self.scope["user"], code=self.code)
+            classroom = await self.checked_access(teacher_access, code=code)
         except AccessDenied as denied:
-            self.code = None
             await self.refuse(denied)
             return
         self.code = classroom.join_code
         self.classroom = {"code": classroom.join_code, "name": classroom.name, "expressions": classroom.expressions}
-        self.collecting, self.held_back = {}, []
+        live.registry.teachers.add(self)
         await self.channel_layer.group_add(teachers_group(self.code), self.channel_name)
         await self.accept()
+        if hasattr(self.channel_layer, "on_recovery"):
+            # After a Redis outage the picture may be stale (joins and leaves were lost): start again from a snapshot.
+            self.channel_layer.on_recovery(self.channel_name, self.ask_for_snapshot)
+        await self.ask_for_snapshot()
+
+    async def ask_for_snapshot(self) -> None:
+        if self.snapshot_task is not None:
+            self.snapshot_task.cancel()
+        self.collecting = {}
         await self.channel_layer.group_send(
             students_group(self.code), {"type": "snapshot.request", "reply_to": self.channel_name}
         )
@@ -224,10 +248,19 @@ class TeacherConsumer(_JsonSocket):
         for event in held:
             await self.forward(event)
 
-    async def disconnect(self, close_code: int) -> None:
-        if self.code is not None:
+    async def release(self) -> None:
+        if self.code is None:
+            return
+        live.registry.teachers.discard(self)
+        if self.snapshot_task is not None:
             self.snapshot_task.cancel()
-            await self.channel_layer.group_discard(teachers_group(self.code), self.channel_name)
+        if hasattr(self.channel_layer, "on_recovery"):
+            self.channel_layer.on_recovery(self.channel_name, None)
+        await self.channel_layer.group_discard(teachers_group(self.code), self.channel_name)
+
+    async def restart(self) -> None:
+        if not self.released:
+            await self.close_because(AccessDenied.restarting())
 
     async def snapshot_student(self, event: dict[str, Any]) -> None:
         if self.collecting is not None:

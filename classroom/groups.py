@@ -5,6 +5,12 @@
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+# A newer socket of the same student in the same class took over (another tab, a reconnect); not retried.
+CLOSE_REPLACED = 4409
+# The server cannot reach its database; the page tries again with its backoff.
+CLOSE_UNAVAILABLE = 4503
+# The server process is stopping (a deploy, a restart): RFC 6455's "Service Restart"; try again, elsewhere.
+CLOSE_RESTARTING = 1012
 
 # Group names must match ^[a-zA-Z0-9\-_.]+$ and stay under 100 characters; join codes are upper-case
 # letters and digits, at most 16.
@@ -18,3 +24,8 @@ def teachers_group(code: str) -> str:
 def students_group(code: str) -> str:
     """Every student socket streaming in the class, on any server process: asked for a snapshot."""
     return f"class.{code}.students"
+
+
+def student_group(code: str, student_id: int) -> str:
+    """Every socket of one student in the class, on any server process: a newer one tells older ones to go."""
+    return f"class.{code}.student.{student_id}"

@@ -2,7 +2,9 @@
 
 Writes go through sessions_app.services in batches, on a thread of their own, never awaited by the frame
 path: a slow or briefly unavailable database does not slow feedback. Samples wait in a bounded buffer and
-are written when the database answers again.
+are written when the database answers again. A session is one stream (with its reconnects to this process):
+a recorder never continues a session some other stream left active, because its counters start again.
+A crash loses at most the samples of the last FLUSH_EVERY_S.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import close_old_connections
+
+if TYPE_CHECKING:
+    from vision.tracker import Status
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +31,13 @@ def _session_services():
 
     return services
 
-# Write at least this often while a student streams.
-FLUSH_EVERY_S = 10.0
+# Write at least this often while a student streams: what a crash (kill -9) can lose at most.
+FLUSH_EVERY_S = 5.0
 # An hour of samples at one per 5 s; past that the oldest unsent samples go first.
 BUFFER_LIMIT = 720
+# Ending a session while the database is away is tried again this often, for as long as the buffer lasts.
+FINISH_RETRY_EVERY_S = 10.0
+FINISH_RETRY_FOR_S = BUFFER_LIMIT * 5.0
 # One writer thread: the record of a class is small, and writes stay in the order they were made.
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
 
@@ -39,7 +47,7 @@ def wait_for_writes(timeout: float = 30.0) -> None:
     _writer.submit(lambda: None).result(timeout=timeout)
 
 
-def _run_in_writer(function, /, **kwargs) -> asyncio.Future:
+def run_in_writer(function, /, **kwargs) -> asyncio.Future:
     def call():
         close_old_connections()  # a connection the database dropped is replaced, not reused
         try:
@@ -57,7 +65,7 @@ def _start_session(*, student_id: int, classroom_id: int, started_at: datetime):
 
     student = get_user_model().objects.get(pk=student_id)
     classroom = Classroom.objects.get(pk=classroom_id)
-    return _session_services().session_start(student=student, classroom=classroom, started_at=started_at)
+    return _session_services().session_start(student=student, classroom=classroom, started_at=started_at, fresh=True)
 
 
 def sample_seconds() -> float:
@@ -75,25 +83,26 @@ class SessionRecorder:
         self._buffer: deque = deque()
         self._stream_origin: tuple[float, datetime] | None = None  # (stream t, wall time) of the first frame
         self._next_sample_t: float | None = None
-        self._last: tuple[float, dict[str, Any]] | None = None
+        self._last: tuple[float, Status] | None = None
         self._last_recorded_t: float | None = None
         self._flushing: asyncio.Task | None = None
         self._ticker: asyncio.Task | None = None
+        self._failing = False  # the last write failed: log again only once it works
 
     def _wall_time(self, t: float) -> datetime:
         origin_t, origin_wall = self._stream_origin
         return origin_wall + timedelta(seconds=t - origin_t)
 
-    def _sample(self, t: float, status: dict[str, Any]):
+    def _sample(self, t: float, status: Status):
         return _session_services().SampleIn(
             time=self._wall_time(t),
-            ear=status.get("ear"),
-            blinks=status["blinks"],
-            blink_rate_per_min=status["blink_rate_per_min"],
-            engagement=status["engagement"],
-            state=status["state"],
-            perclos=status["perclos"],
-            confidence=status["confidence"],
+            ear=None if status.ear is None else round(status.ear, 3),
+            blinks=status.blinks,
+            blink_rate_per_min=round(status.blink_rate_per_min, 1),
+            engagement=status.engagement,
+            state=status.state,
+            perclos=round(status.perclos, 3),
+            confidence=status.confidence,
             frames=self.frames,
         )
 
@@ -105,7 +114,7 @@ class SessionRecorder:
         self._buffer.append(sample)
         self._last_recorded_t = t
 
-    def on_status(self, t: float, status: dict[str, Any]) -> None:
+    def on_status(self, t: float, status: Status) -> None:
         """Every analysed frame: cheap, no I/O. A sample is taken each time stream time passes a boundary."""
         self.frames += 1
         if self._stream_origin is None:
@@ -124,39 +133,56 @@ class SessionRecorder:
             await self.flush()
             await asyncio.sleep(FLUSH_EVERY_S)
 
-    async def flush(self) -> None:
-        """Start the session if needed and write what is buffered; on a database error keep it for next time."""
-        if self._stream_origin is None:
-            return  # no frame yet: nothing to record
-        if self._flushing is not None:
-            await asyncio.shield(self._flushing)
-            return
-        self._flushing = asyncio.ensure_future(self._write())
-        try:
-            await asyncio.shield(self._flushing)
-        finally:
-            self._flushing = None
+    async def flush(self) -> bool:
+        """Start the session if needed and write what is buffered; on a database error keep it for next time.
 
-    async def _write(self) -> None:
+        True when everything buffered is written. Flushes run one after another, each after the previous one
+        finished, so no batch is written twice; a caller cancelled meanwhile does not cancel the write.
+        """
+        if self._stream_origin is None:
+            return True  # no frame yet: nothing to record
+        previous = self._flushing
+
+        async def write_after_previous() -> bool:
+            if previous is not None:
+                await asyncio.wait({previous})
+            return await self._write()
+
+        self._flushing = asyncio.ensure_future(write_after_previous())
+        return await asyncio.shield(self._flushing)
+
+    async def _write(self) -> bool:
+        """True when the session exists and every buffered sample is written."""
         try:
             if self.session_id is None:
-                session, _ = await _run_in_writer(
+                session, _ = await run_in_writer(
                     _start_session,
                     student_id=self.student_id, classroom_id=self.classroom_id, started_at=self._stream_origin[1],
                 )
                 self.session_id = session.pk
             if self._buffer:
                 batch = list(self._buffer)
-                await _run_in_writer(_session_services().session_record_samples, session_id=self.session_id,
+                await run_in_writer(_session_services().session_record_samples, session_id=self.session_id,
                                      samples=batch)
                 for _ in batch:
                     self._buffer.popleft()
         except Exception:  # noqa: BLE001 - any database failure: keep the samples and try again later
-            log.warning("could not write %d samples for student %s yet; will retry",
-                        len(self._buffer), self.student_id, exc_info=True)
+            if not self._failing:
+                log.warning("could not write %d samples for student %s; keeping them and trying again",
+                            len(self._buffer), self.student_id, exc_info=True)
+            self._failing = True
+            return False
+        if self._failing:
+            log.info("samples of student %s written again after a database failure", self.student_id)
+            self._failing = False
+        return True
 
     async def finish(self) -> None:
-        """The stream is over: record where it ended, write everything, end the session with its totals."""
+        """The stream is over: record where it ended, write everything, end the session with its totals.
+
+        With the database away this keeps trying, every FINISH_RETRY_EVERY_S for FINISH_RETRY_FOR_S, so a
+        session is never left active with its samples unwritten just because the database blinked.
+        """
         if self._ticker is not None:
             self._ticker.cancel()
         if self._last is None:
@@ -164,13 +190,21 @@ class SessionRecorder:
         t, status = self._last
         if self._last_recorded_t is None or t > self._last_recorded_t:
             self._keep(self._sample(t, status), t)
-        await self.flush()
-        if self.session_id is None or self._buffer:
-            log.error("session of student %s ends with %d samples unwritten", self.student_id, len(self._buffer))
-            if self.session_id is None:
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + FINISH_RETRY_FOR_S
+        while not await self._write_and_end(ended_at=self._wall_time(t)):
+            if loop.time() >= give_up_at:
+                log.error("session of student %s not ended: %d samples unwritten", self.student_id, len(self._buffer))
                 return
+            await asyncio.sleep(FINISH_RETRY_EVERY_S)
+
+    async def _write_and_end(self, *, ended_at: datetime) -> bool:
+        if not await self.flush():
+            return False
         try:
-            await _run_in_writer(_session_services().session_end, session_id=self.session_id,
-                                 ended_at=self._wall_time(t))
-        except Exception:  # noqa: BLE001 - close_stale_sessions ends it later from what was written
-            log.warning("could not end session %s; close_stale_sessions will", self.session_id, exc_info=True)
+            await run_in_writer(_session_services().session_end, session_id=self.session_id, ended_at=ended_at)
+        except Exception:  # noqa: BLE001 - any database failure: try again
+            log.warning("could not end session %s yet; trying again", self.session_id, exc_info=not self._failing)
+            self._failing = True
+            return False
+        return True

@@ -20,7 +20,15 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND, students_group
+from .groups import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_NOT_FOUND,
+    CLOSE_REPLACED,
+    CLOSE_RESTARTING,
+    CLOSE_UNAVAILABLE,
+    students_group,
+)
 from .models import Classroom, Membership, generate_join_code, normalize_join_code
 from .roles import TEACHERS_GROUP, is_teacher
 
@@ -60,6 +68,30 @@ class AccessDenied(Exception):
             close_code=CLOSE_FORBIDDEN,
             error_code="consent_required",
             message="Open the class page and agree to being monitored first; nothing is analysed until then.",
+        )
+
+    @classmethod
+    def replaced(cls) -> AccessDenied:
+        return cls(
+            close_code=CLOSE_REPLACED,
+            error_code="replaced",
+            message="This class was opened in another tab or window, which carries on from here.",
+        )
+
+    @classmethod
+    def unavailable(cls) -> AccessDenied:
+        return cls(
+            close_code=CLOSE_UNAVAILABLE,
+            error_code="unavailable",
+            message="The server cannot reach its database just now; trying again shortly.",
+        )
+
+    @classmethod
+    def restarting(cls) -> AccessDenied:
+        return cls(
+            close_code=CLOSE_RESTARTING,
+            error_code="server_restarting",
+            message="The server is restarting; reconnecting shortly.",
         )
 
 

@@ -7,8 +7,11 @@ channels.db.database_sync_to_async. Who may see or end a session is decided here
 Decisions worth knowing:
 - A student has at most one active session (a partial unique constraint). Starting one for another
   class, or for no class, ends the active one first; starting for the same class returns it.
-- Samples for a session that has ended, or no longer exists, are refused (0 recorded): its totals
-  are already computed, and a late batch would make the record disagree with them.
+- A live stream starts a fresh session (session_start(fresh=True)) and never continues one another stream
+  left active: that one ends at its last sample. Its counters (blinks, frames) start again with the stream.
+- Samples that arrive for a session already ended (a stream that could not write during a database outage,
+  while a newer stream or close_stale_sessions ended its session) are stored and its totals computed again,
+  so totals always agree with the samples. A session that no longer exists takes none (0 recorded).
 - Totals come from the recorded samples. Totals a client computed itself are taken only for a
   session with no samples at all (the seed app's clients recorded none); otherwise the live record wins.
 """
@@ -69,9 +72,16 @@ def _is_member(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
 
 
 def session_start(
-    *, student: AbstractBaseUser, classroom: models.Model | None = None, started_at: datetime | None = None
+    *,
+    student: AbstractBaseUser,
+    classroom: models.Model | None = None,
+    started_at: datetime | None = None,
+    fresh: bool = False,
 ) -> tuple[Session, bool]:
     """The student's active session for `classroom` (created False), or a new one (created True).
+
+    `fresh` (what the live recorder asks for): always a new session; an active one for the same class is
+    ended at its last sample, because it belongs to another stream whose counters started from zero.
 
     `started_at` (default now) is when a new session began; the live recorder passes the time of the
     stream's first frame, since it starts the session only when it first writes. An active session
@@ -95,9 +105,9 @@ def session_start(
                     .first()
                 )
                 if active is not None:
-                    if active.classroom_id == classroom_id:
+                    if active.classroom_id == classroom_id and not fresh:
                         return active, False
-                    _finish(active, ended_at=started_at or timezone.now())
+                    _finish(active, ended_at=_last_sample_time(active) if fresh else started_at or timezone.now())
                 session = Session.objects.create(
                     student=student, classroom=classroom, started_at=started_at or timezone.now()
                 )
@@ -108,21 +118,28 @@ def session_start(
 
 
 def session_record_samples(*, session_id: int, samples: Sequence[SampleIn]) -> int:
-    """Stores the samples of an active session and returns how many; 0 for an ended or unknown session.
+    """Stores the samples and returns how many; 0 for an unknown session.
 
-    The session row is locked meanwhile, so a batch and session_end never interleave: a batch lands
-    either wholly before the totals are computed or not at all.
+    The session row is locked meanwhile, so a batch and session_end never interleave. Samples for a session
+    that has ended are stored too and its totals computed again, reaching as far as its latest sample.
     """
     if not samples:
         return 0
     with transaction.atomic():
-        status = Session.objects.select_for_update().filter(pk=session_id).values_list("status", flat=True).first()
-        if status != Session.Status.ACTIVE:
+        session = Session.objects.select_for_update(of=("self",)).filter(pk=session_id).first()
+        if session is None:
             return 0
         created = MetricSample.objects.bulk_create(
             [MetricSample(session_id=session_id, **asdict(sample)) for sample in samples]
         )
+        if session.status == Session.Status.ENDED:
+            _finish(session, ended_at=max(session.ended_at, *(sample.time for sample in samples)))
     return len(created)
+
+
+def _last_sample_time(session: Session) -> datetime:
+    """When the session was last seen: its newest sample, or its start when it has none."""
+    return session.samples.aggregate(last=Max("time"))["last"] or session.started_at
 
 
 def session_end(
@@ -236,11 +253,11 @@ def close_stale_sessions(*, idle_for: timedelta = timedelta(minutes=2)) -> int:
             session = Session.objects.select_for_update().filter(pk=session_id, status=Session.Status.ACTIVE).first()
             if session is None:
                 continue
-            last_sample_at = session.samples.aggregate(last=Max("time"))["last"]
             # Looked at again under the lock: a batch may have arrived since the query above.
-            if (last_sample_at or session.started_at) >= cutoff:
+            last_seen = _last_sample_time(session)
+            if last_seen >= cutoff:
                 continue
-            _finish(session, ended_at=last_sample_at or session.started_at)
+            _finish(session, ended_at=last_seen)
             ended += 1
     return ended
 

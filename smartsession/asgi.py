@@ -16,13 +16,15 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 import classroom.routing  # noqa: E402
 from classroom.auth import SmartSessionAuthStack  # noqa: E402
+from classroom.lifecycle import ServerLifecycle  # noqa: E402
 
 # Plain `daphne` (unlike `manage.py runserver`) serves no static files; in development we
 # serve them from the app so `make run` shows a styled page. With DEBUG off, static files
 # are for the deployment in front (collectstatic into STATIC_ROOT).
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
 
-application = ProtocolTypeRouter(
+# ServerLifecycle: under Daphne, SIGTERM ends every stream with its record written before the process stops.
+application = ServerLifecycle(ProtocolTypeRouter(
     {
         "http": http_app,
         # The origin check keeps other web sites' pages from opening sockets with our users' cookies.
@@ -33,4 +35,4 @@ application = ProtocolTypeRouter(
             SmartSessionAuthStack(URLRouter(classroom.routing.websocket_urlpatterns))
         ),
     }
-)
+))

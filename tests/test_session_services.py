@@ -108,10 +108,26 @@ def test_it_records_samples_of_an_active_session(student, make_session, make_sam
     ]
 
 
-def test_it_refuses_samples_for_an_ended_session(student, make_session, make_sample):
-    session = make_session(student, started_at=at(0), ended_at=at(60))
-    assert session_record_samples(session_id=session.pk, samples=[make_sample(at(61))]) == 0
-    assert not MetricSample.objects.exists()
+def test_it_keeps_late_samples_of_an_ended_session_and_computes_its_totals_again(student, make_session, make_sample):
+    session = make_session(student, started_at=at(0), samples=[make_sample(at(5), frames=50, blinks=1)],
+                           ended_at=at(5))
+    late = [make_sample(at(10), frames=100, blinks=2), make_sample(at(15), frames=150, blinks=3)]
+    assert session_record_samples(session_id=session.pk, samples=late) == 2
+    session.refresh_from_db()
+    assert session.status == Session.Status.ENDED
+    assert (session.ended_at, session.frames_analysed, session.blink_count) == (at(15), 150, 3)
+    assert sum(session.time_in_state.values()) == pytest.approx(15.0)
+
+
+def test_it_starts_a_fresh_session_for_a_new_stream_and_ends_the_one_another_stream_left(
+    student, classroom, make_sample
+):
+    left, _ = session_start(student=student, classroom=classroom, started_at=at(0))
+    session_record_samples(session_id=left.pk, samples=[make_sample(at(5), frames=40)])
+    fresh, created = session_start(student=student, classroom=classroom, started_at=at(70), fresh=True)
+    left.refresh_from_db()
+    assert created is True and fresh.pk != left.pk
+    assert (left.status, left.ended_at, left.frames_analysed) == (Session.Status.ENDED, at(5), 40)
 
 
 def test_it_refuses_samples_for_an_unknown_session(make_sample):
