@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -94,6 +95,7 @@ class StudentConsumer(_LiveSocket):
     """ws/student/<code>/: binary messages are frames; text messages are JSON (frame, pause, resume)."""
 
     stream: live.StudentStream | None = None
+    opened_at = float("inf")  # until connect() has run, no other socket's news concerns this one
     taken_over = False  # by a newer socket of the same student, here or on another server process
 
     async def connect(self) -> None:
@@ -124,8 +126,10 @@ class StudentConsumer(_LiveSocket):
         else:
             await self.stream.to_teachers("student.joined", {"student": self.stream.status_object()})
         # A socket of this student on another server process gives way to this one (docs/protocol.md).
+        self.opened_at = time.time()
         await self.channel_layer.group_send(
-            student_group(self.code, user.pk), {"type": "student.socket.opened", "channel": self.channel_name}
+            student_group(self.code, user.pk),
+            {"type": "student.socket.opened", "channel": self.channel_name, "opened_at": self.opened_at},
         )
 
     async def release(self) -> None:
@@ -179,7 +183,9 @@ class StudentConsumer(_LiveSocket):
     # Channel-layer events.
 
     async def student_socket_opened(self, event: dict[str, Any]) -> None:
-        if event["channel"] != self.channel_name and self.current:
+        # Only a newer socket takes over: the news of an older one can arrive late. Wall clocks, because the
+        # two sockets may be on two processes (on two machines, their clocks must agree to within a second).
+        if event["channel"] != self.channel_name and event["opened_at"] > self.opened_at and self.current:
             # Another process now has this student; the stream here ends after the grace period.
             await self.replaced()
 

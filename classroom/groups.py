@@ -7,10 +7,10 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 # A newer socket of the same student in the same class took over (another tab, a reconnect); not retried.
 CLOSE_REPLACED = 4409
-# The server cannot reach its database; the page tries again with its backoff.
+# Try again shortly, with the page's backoff: the server cannot reach its database, or this server process is
+# stopping (a deploy, a restart). RFC 6455's own 1012 "Service Restart" would say the latter, but Daphne's
+# WebSocket library sends only 1000 and 3000-4999.
 CLOSE_UNAVAILABLE = 4503
-# The server process is stopping (a deploy, a restart): RFC 6455's "Service Restart"; try again, elsewhere.
-CLOSE_RESTARTING = 1012
 
 # Group names must match ^[a-zA-Z0-9\-_.]+$ and stay under 100 characters; join codes are upper-case
 # letters and digits, at most 16.

@@ -41,6 +41,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         self._discards_missed: set[tuple[str, str]] = set()
         self._recovery_listeners: dict[str, RecoveryListener] = {}
         self._down_since: float | None = None
+        self._back: asyncio.Event | None = None  # set when Redis answers again; receivers wait on it
         self._dropped = 0
         self._probe: asyncio.Task | None = None
 
@@ -57,8 +58,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def receive(self, channel: str) -> dict:
         while True:
-            if self._down_since is not None:
-                await asyncio.sleep(PROBE_EVERY_S)
+            if self._back is not None:
+                await self._back.wait()
                 continue
             try:
                 return await super().receive(channel)
@@ -108,6 +109,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        self._back = asyncio.Event()
         self._dropped = 0
         logger.error("Channel layer down (%s: %s); sockets stay open, teacher events are dropped until it is back",
                      type(error).__name__, error)
@@ -117,6 +119,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         while True:
             await asyncio.sleep(PROBE_EVERY_S)
             try:
+                # Pooled connections to a restarted Redis are dead; nobody uses them while the layer is down.
+                await self.close_pools()
                 for index in range(self.ring_size):
                     await self.connection(index).ping()
                 for group, channel in list(self._discards_missed):
@@ -130,7 +134,10 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
                 continue
             break
         down_for = time.monotonic() - self._down_since
+        back, self._back = self._back, None
         self._down_since, self._probe = None, None
+        back.set()
+        await asyncio.sleep(0)  # receivers listen again before the listeners send anything
         logger.warning("Channel layer back after %.1f s; %d messages were dropped meanwhile", down_for, self._dropped)
         for channel, listener in list(self._recovery_listeners.items()):
             try:

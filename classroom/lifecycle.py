@@ -1,7 +1,7 @@
 """What a Daphne process does besides answering requests, so that a deploy or a crash loses nothing.
 
-- SIGTERM or SIGINT (a deploy, `systemctl restart`, Ctrl-C): new sockets are refused with 1012, every student
-  and teacher socket is closed with 1012 so pages reconnect (to another process, or to this one restarted),
+- SIGTERM or SIGINT (a deploy, `systemctl restart`, Ctrl-C): new sockets are refused with 4503, every student
+  and teacher socket is closed with 4503 so pages reconnect (to another process, or to this one restarted),
   every recorder writes what it holds and every session ends with its totals; then the server stops.
   Daphne alone would cancel every consumer at once and lose the samples not yet written.
 - At start-up and every STALE_CHECK_EVERY_S: sessions a crashed process left active are ended at their last

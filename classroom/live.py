@@ -30,14 +30,20 @@ from .recording import SessionRecorder
 
 logger = logging.getLogger(__name__)
 
-# A student who reconnects within this long continues their blink count, baseline, neutral pose and session.
-RESUME_WITHIN_S = 30.0
 # Teachers get at most this many updates per second per student; the newest status always gets out.
 TEACHER_UPDATES_PER_S = 4.0
 # How often a stream checks that its camera still sends.
 CAMERA_CHECK_EVERY_S = 1.0
 # A flood of bad frames is logged as a count at most this often per student, never one line per frame.
 FRAME_ERROR_LOG_EVERY_S = 60.0
+
+
+def resume_within_s() -> float:
+    """A student who reconnects within this long continues their blink count, baseline, neutral pose and session
+    (settings.SMARTSESSION_RESUME_SECONDS)."""
+    from django.conf import settings
+
+    return float(settings.SMARTSESSION_RESUME_SECONDS)
 
 
 class BadTimestamp(FrameError):
@@ -152,7 +158,7 @@ class Frame:
     socket: Any = field(default=None, repr=False, compare=False)  # where the answer goes
 
 
-ResultHandler = Callable[[Frame, Status, float, int], Awaitable[None]]
+ResultHandler = Callable[[Frame, Status, float], Awaitable[None]]
 ErrorHandler = Callable[[Frame, FrameError], Awaitable[None]]
 
 
@@ -170,12 +176,15 @@ class LatestFrameStream:
         self._waiting: Frame | None = None
         self._task: asyncio.Task | None = None
         self._skipped = 0
+        self._closed = False
 
     @property
     def busy(self) -> bool:
         return self._task is not None
 
     def submit(self, frame: Frame) -> None:
+        if self._closed:
+            return
         if self._task is None:
             self._task = asyncio.ensure_future(self._run(frame))
             return
@@ -187,6 +196,11 @@ class LatestFrameStream:
         if self._waiting is not None:
             self._skipped += 1
             self._waiting = None
+
+    def take_skipped(self) -> int:
+        """Frames replaced by newer ones (or dropped) since the last call: what the next feedback reports."""
+        skipped, self._skipped = self._skipped, 0
+        return skipped
 
     async def _run(self, frame: Frame | None) -> None:
         try:
@@ -200,8 +214,7 @@ class LatestFrameStream:
                     failure = ServerError("The server could not analyse this frame; the error has been logged.")
                     await self._answer(self._on_error(frame, failure))
                 else:
-                    skipped, self._skipped = self._skipped, 0
-                    await self._answer(self._on_result(frame, status, processing_ms, skipped))
+                    await self._answer(self._on_result(frame, status, processing_ms))
                 frame, self._waiting = self._waiting, None
         finally:
             self._task = None
@@ -215,7 +228,8 @@ class LatestFrameStream:
             logger.exception("answering a frame failed")
 
     async def close(self) -> None:
-        """Stop after the frame in flight (its tracker update still lands); the waiting one is dropped."""
+        """Take no more frames; the one in flight still lands and is answered, the waiting one is dropped."""
+        self._closed = True
         self._waiting = None
         if self._task is not None:
             await asyncio.shield(self._task)
@@ -303,7 +317,7 @@ def dumps(payload: dict[str, Any]) -> str:
 
 class StudentStream:
     """One student streaming to one class on this process: tracker, clock, alerts, recorder, pause, camera
-    watch and teacher updates. It outlives its socket by RESUME_WITHIN_S, so a reconnect continues it; a
+    watch and teacher updates. It outlives its socket by resume_within_s(), so a reconnect continues it; a
     newer socket of the same student takes it over from an older one."""
 
     def __init__(self, *, key: tuple[int, int], code: str, student: dict[str, Any], expressions: bool,
@@ -336,6 +350,7 @@ class StudentStream:
         self._frames_received = 0
         self.clock.new_connection()
         self._frames.drop_waiting()
+        self._frames.take_skipped()  # the older socket's frames: nobody to report them to
         self.last_frame_at = asyncio.get_running_loop().time()
         if self._camera_watch is None:
             self._camera_watch = asyncio.ensure_future(self._watch_camera())
@@ -398,12 +413,14 @@ class StudentStream:
 
     # Answers.
 
-    async def _on_result(self, frame: Frame, status: Status, processing_ms: float, skipped: int) -> None:
+    async def _on_result(self, frame: Frame, status: Status, processing_ms: float) -> None:
+        current = frame.socket is self.socket  # a socket taken over meanwhile gets no answers
         feedback = {"type": "feedback", "frame": frame.number, "ts": frame.client_ts, **status.to_dict(),
-                    "skipped": skipped, "processing_ms": round(processing_ms, 1)}
+                    "skipped": self._frames.take_skipped() if current else 0,
+                    "processing_ms": round(processing_ms, 1)}
         loop = asyncio.get_running_loop()
         self.latest, self.latest_at = feedback, loop.time()
-        if frame.socket is self.socket:  # a socket taken over meanwhile gets no answers
+        if current:
             await self._to_socket(feedback)
         self.recorder.on_status(frame.t, status)
         await self._teacher_updates.offer()
@@ -456,6 +473,10 @@ class StudentStream:
 
     # The end.
 
+    async def stop_frames(self) -> None:
+        """Take no more frames; the one in flight is analysed, recorded and answered first."""
+        await self._frames.close()
+
     async def end(self) -> None:
         """The stream is over: the frame in flight lands, then the session ends with its totals."""
         self._stop_watching()
@@ -467,7 +488,7 @@ class StudentStream:
 class LiveRegistry:
     """Per-process memory of the students streaming here, keyed by (classroom id, student id).
 
-    A student's stream outlives their socket by RESUME_WITHIN_S; then their session ends with its totals.
+    A student's stream outlives their socket by resume_within_s(); then their session ends with its totals.
     At shutdown every stream ends at once (end_all), so no sample is lost to a deploy.
     """
 
@@ -500,7 +521,7 @@ class LiveRegistry:
         return True
 
     async def _end_later(self, key: tuple[int, int], stream: StudentStream) -> None:
-        await asyncio.sleep(RESUME_WITHIN_S)
+        await asyncio.sleep(resume_within_s())
         if self._streams.get(key) is stream and stream.socket is None:
             del self._streams[key]
             await self._end(stream)
@@ -521,6 +542,9 @@ class LiveRegistry:
         for stream in streams:
             if stream.ending is not None:
                 stream.ending.cancel()
+        # Frames in flight are answered before the sockets close, so what a student saw is what is recorded.
+        await asyncio.gather(*(stream.stop_frames() for stream in streams), return_exceptions=True)
+        for stream in streams:
             if stream.socket is not None:
                 await stream.socket.restart()
         for teacher in list(self.teachers):

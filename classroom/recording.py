@@ -36,7 +36,7 @@ FLUSH_EVERY_S = 5.0
 # An hour of samples at one per 5 s; past that the oldest unsent samples go first.
 BUFFER_LIMIT = 720
 # Ending a session while the database is away is tried again this often, for as long as the buffer lasts.
-FINISH_RETRY_EVERY_S = 10.0
+FINISH_RETRY_EVERY_S = FLUSH_EVERY_S
 FINISH_RETRY_FOR_S = BUFFER_LIMIT * 5.0
 # One writer thread: the record of a class is small, and writes stay in the order they were made.
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")

@@ -25,7 +25,6 @@ from .groups import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_NOT_FOUND,
     CLOSE_REPLACED,
-    CLOSE_RESTARTING,
     CLOSE_UNAVAILABLE,
     students_group,
 )
@@ -89,7 +88,7 @@ class AccessDenied(Exception):
     @classmethod
     def restarting(cls) -> AccessDenied:
         return cls(
-            close_code=CLOSE_RESTARTING,
+            close_code=CLOSE_UNAVAILABLE,
             error_code="server_restarting",
             message="The server is restarting; reconnecting shortly.",
         )

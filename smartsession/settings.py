@@ -35,6 +35,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    value = os.getenv(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+
+
 # On by default so that `make run` on a fresh clone just works; production sets DEBUG=0.
 DEBUG = envbool("DEBUG", "1")
 
@@ -170,6 +180,12 @@ if SMARTSESSION_RETENTION_DAYS < 0:
 SMARTSESSION_SAMPLE_SECONDS = envint("SMARTSESSION_SAMPLE_SECONDS", 5)
 if SMARTSESSION_SAMPLE_SECONDS < 1:
     raise ImproperlyConfigured(f"SMARTSESSION_SAMPLE_SECONDS must be at least 1, not {SMARTSESSION_SAMPLE_SECONDS}.")
+
+# A student whose socket drops and comes back to the same server process within this long continues their
+# stream (blink count, baselines, neutral pose, session); after it their session ends with its totals.
+SMARTSESSION_RESUME_SECONDS = envfloat("SMARTSESSION_RESUME_SECONDS", 30.0)
+if not 0 <= SMARTSESSION_RESUME_SECONDS <= 600:
+    raise ImproperlyConfigured(f"SMARTSESSION_RESUME_SECONDS must be 0 to 600, not {SMARTSESSION_RESUME_SECONDS}.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

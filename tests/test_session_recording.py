@@ -17,7 +17,6 @@ from django.apps import apps
 from rest_framework.test import APIClient
 from socket_helpers import connect, jpeg, receive_until
 
-from classroom import live
 from vision.media import read_frames
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_data]
@@ -26,10 +25,10 @@ ZJU_CLIP = ("zju_eyeblink", "1", "000001M_FBN.avi")
 
 
 @pytest.fixture(autouse=True)
-def quick_session_end(monkeypatch):
+def quick_session_end(settings):
     # The 30 s grace period for reconnecting is a rule of its own (tested on sockets); here the session
     # should end as soon as the socket closes.
-    monkeypatch.setattr(live, "RESUME_WITHIN_S", 0.05)
+    settings.SMARTSESSION_RESUME_SECONDS = 0.05
 
 
 async def stream_clip(classroom, student, path: Path) -> dict:
@@ -122,11 +121,11 @@ async def test_it_keeps_no_frame_anywhere(classroom, student, shared_testdata, c
 
 
 async def test_it_writes_the_samples_when_the_socket_closes_and_keeps_the_session_open(
-    classroom, student, shared_testdata, monkeypatch
+    classroom, student, shared_testdata, settings
 ):
     from sessions_app.models import Session
 
-    monkeypatch.setattr(live, "RESUME_WITHIN_S", 30.0)  # the student may still come back
+    settings.SMARTSESSION_RESUME_SECONDS = 30  # the student may still come back
     await stream_clip(classroom, student, shared_testdata / "pyfeat" / "WolfgangLanger_Pexels.mp4")  # 19.7 s
 
     def record():
