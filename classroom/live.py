@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from vision.decode import MIN_FACE_FRAME_SIDE, FrameError, decode_frame
 from vision.face import FaceAnalyzer
+from vision.measurements import is_measurement, measurement_time, read_measurement
 from vision.model import load_model_bytes
 from vision.tracker import Status, StudentTracker
 
@@ -83,9 +84,13 @@ class VisionPool:
 
     def _analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float]:
         started = time.perf_counter()
-        rgb = decode_frame(data, min_side=MIN_FACE_FRAME_SIDE)
-        # The frame dies here: only the small typed status leaves the thread.
-        status = tracker.update(t, self._analyzer().analyze(rgb))
+        if isinstance(data, str) or not is_measurement(data):
+            rgb = decode_frame(data, min_side=MIN_FACE_FRAME_SIDE)
+            # The frame dies here: only the small typed status leaves the thread.
+            analysis = self._analyzer().analyze(rgb)
+        else:
+            _, analysis = read_measurement(data)  # the student's device ran the model: no picture at all
+        status = tracker.update(t, analysis)
         return status, 1000 * (time.perf_counter() - started)
 
     async def analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float]:
@@ -376,6 +381,9 @@ class StudentStream:
     # What the student sends.
 
     async def frame(self, socket: StudentSocket, data: bytes | str, client_ts: Any = None) -> None:
+        """A picture to analyse, or (binary, vision.measurements) what the student's device measured in one."""
+        if isinstance(data, bytes) and is_measurement(data):
+            client_ts = measurement_time(data)
         loop = asyncio.get_running_loop()
         self._frames_received += 1
         number = self._frames_received

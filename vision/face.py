@@ -40,6 +40,7 @@ class FaceSignals:
     confusion: float
     blendshapes: dict[str, float] = field(repr=False)
     quality: signals.Quality
+    transformation: np.ndarray = field(repr=False)  # the model's 4x4 facial transformation matrix
 
     @property
     def ear(self) -> float:
@@ -96,11 +97,13 @@ class FaceAnalyzer:
         # Only the largest face is analysed; its width is read from two cheek points before any conversion.
         main = max(range(len(result.face_landmarks)), key=lambda index: _face_width(result.face_landmarks[index]))
         landmarks = _to_pixels(result.face_landmarks[main], width, height)
-        face = _face_signals(
-            rgb,
+        box = landmark_box(landmarks)
+        face = face_signals(
             landmarks,
             {category.category_name: category.score for category in result.face_blendshapes[main]},
             result.facial_transformation_matrixes[main],
+            box=box,
+            brightness=signals.box_brightness(rgb, box),
         )
         return FrameAnalysis(width=width, height=height, faces=len(result.face_landmarks), face=face)
 
@@ -120,10 +123,21 @@ def _to_pixels(face, width: int, height: int) -> np.ndarray:
     return flat.reshape(-1, 3) * np.array([width, height, width], dtype=np.float64)
 
 
-def _face_signals(
-    rgb: np.ndarray, landmarks: np.ndarray, blendshapes: dict[str, float], transformation: np.ndarray
+def landmark_box(landmarks: np.ndarray) -> tuple[int, int, int, int]:
+    """x, y, width, height in pixels of the box around the landmarks."""
+    return cv2.boundingRect(landmarks[:, :2].astype(np.float32))
+
+
+def face_signals(
+    landmarks: np.ndarray,
+    blendshapes: dict[str, float],
+    transformation: np.ndarray,
+    *,
+    box: tuple[int, int, int, int],
+    brightness: float,
 ) -> FaceSignals:
-    box = cv2.boundingRect(landmarks[:, :2].astype(np.float32))
+    """Every signal of one face from the model's outputs: what a frame gives on the server, or what the student's
+    device measured with the same model (vision.measurements). `brightness` is the face box's mean luma."""
     ear_left, ear_right = signals.eye_aspect_ratios(landmarks)
     gaze_x, gaze_y = signals.iris_gaze(landmarks)
     yaw, pitch, roll = signals.head_pose(transformation)
@@ -140,5 +154,6 @@ def _face_signals(
         smile=signals.smile_score(blendshapes, landmarks),
         confusion=signals.confusion_score(blendshapes),
         blendshapes=blendshapes,
-        quality=signals.face_quality(rgb, box, yaw, pitch),
+        quality=signals.face_quality(box, yaw, pitch, brightness),
+        transformation=np.asarray(transformation, dtype=np.float64),
     )

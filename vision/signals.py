@@ -169,17 +169,20 @@ class Quality:
     frontal: float  # cos(yaw) * cos(pitch): 1 facing the camera, 0 in profile
 
 
-def face_quality(rgb: np.ndarray, box: tuple[int, int, int, int], yaw: float, pitch: float) -> Quality:
+def box_brightness(rgb: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """Mean luma (0..255) of the face box in an RGB picture."""
     x, y, width, height = box
     # Every fourth row is plenty for a mean; whole rows keep the view contiguous, so OpenCV reads it in place.
     patch = rgb[max(y, 0) : y + height : 4, max(x, 0) : x + width]
-    if patch.size:
-        red, green, blue, _ = cv2.mean(patch)
-        brightness = 0.299 * red + 0.587 * green + 0.114 * blue
-    else:
-        brightness = 0.0
+    if not patch.size:
+        return 0.0
+    red, green, blue, _ = cv2.mean(patch)
+    return 0.299 * red + 0.587 * green + 0.114 * blue
+
+
+def face_quality(box: tuple[int, int, int, int], yaw: float, pitch: float, brightness: float) -> Quality:
     frontal = max(0.0, math.cos(math.radians(yaw)) * math.cos(math.radians(pitch)))
-    return Quality(face_px=float(width), brightness=brightness, frontal=frontal)
+    return Quality(face_px=float(box[2]), brightness=brightness, frontal=frontal)
 
 
 def _clip(value: float, low: float, high: float) -> float:

@@ -1,0 +1,116 @@
+"""On-device measurements: the message a student's browser sends instead of a picture, read and refused.
+
+The measurements are made by our own model on real frames (vision.measurements.measurement_of), so what the
+server reads back can be compared with what the frame itself gave.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+from socket_helpers import connect, receive
+
+from vision.measurements import (
+    HEADER,
+    MESSAGE_BYTES_WITH_FACE,
+    MESSAGE_BYTES_WITHOUT_FACE,
+    BadMeasurement,
+    measurement_of,
+    read_measurement,
+)
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def face_analyses(shared_testdata, analyzer):
+    from vision.media import read_frames
+
+    return [(t, analyzer.analyze(rgb)) for _, t, rgb in read_frames(shared_testdata / "pyfeat" / "single_face.mp4")]
+
+
+def test_it_reads_back_what_the_model_saw_within_the_quantisation(face_analyses):
+    for t, analysis in face_analyses:
+        message = measurement_of(analysis, t * 1000)
+        assert len(message) == MESSAGE_BYTES_WITH_FACE
+        capture_ms, read = read_measurement(message)
+        assert capture_ms == t * 1000 and (read.width, read.height, read.faces) == (640, 360, 1)
+        face, back = analysis.face, read.face
+        assert abs(face.ear - back.ear) < 0.002
+        assert max(abs(face.yaw - back.yaw), abs(face.pitch - back.pitch), abs(face.roll - back.roll)) < 0.01
+        assert abs(face.gaze_x - back.gaze_x) < 0.005 and abs(face.smile - back.smile) < 0.01
+        assert abs(face.quality.brightness - back.quality.brightness) <= 0.5
+        assert np.abs(face.landmarks - back.landmarks).max() < 0.05  # pixels
+
+
+def test_it_reads_a_message_without_a_face():
+    from vision.face import FrameAnalysis
+
+    capture_ms, read = read_measurement(measurement_of(FrameAnalysis(640, 480, 0, None), 12.5))
+    assert (capture_ms, read.faces, read.face) == (12.5, 0, None)
+
+
+def _with_header(message: bytes, **fields) -> bytes:
+    values = dict(zip(("magic", "capture_ms", "width", "height", "faces", "brightness", "reserved"),
+                      HEADER.unpack_from(message)))
+    values.update(fields)
+    return HEADER.pack(*values.values()) + message[HEADER.size:]
+
+
+def _with_matrix(message: bytes, matrix) -> bytes:
+    return message[:-64] + np.asarray(matrix, dtype="<f4").tobytes()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "words"),
+    [
+        (lambda m: m[:-1], "bytes without a face"),
+        (lambda m: m + b"\0", "bytes without a face"),
+        (lambda m: b"SSM2" + m[4:], "not a SmartSession measurement"),
+        (lambda m: _with_header(m, capture_ms=float("nan")), "capture time"),
+        (lambda m: _with_header(m, width=10), "image size"),
+        (lambda m: _with_header(m, faces=0), "says 0 faces"),
+        (lambda m: _with_matrix(m, np.full(16, np.inf)), "not a number"),
+        (lambda m: _with_matrix(m, np.eye(4) * 3), "not a rotation"),
+        (lambda m: _with_matrix(m, [[1, 0, 0, 5000], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), "far"),
+    ],
+)
+def test_it_refuses_a_malformed_message_saying_why(face_analyses, spoil, words):
+    t, analysis = face_analyses[0]
+    with pytest.raises(BadMeasurement, match=words) as refused:
+        read_measurement(spoil(measurement_of(analysis, t * 1000)))
+    assert refused.value.code == "bad_measurement"
+
+
+def test_it_refuses_a_face_flag_without_a_face_body():
+    header = HEADER.pack(b"SSM1", 0.0, 640, 480, 1, 100, 0)
+    assert len(header) == MESSAGE_BYTES_WITHOUT_FACE
+    with pytest.raises(BadMeasurement, match="lacks a face"):
+        read_measurement(header)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_answers_measurements_on_the_student_socket_and_keeps_it_open_after_a_bad_one(
+    classroom, student, face_analyses
+):
+    communicator, connected = await connect(f"/ws/student/{classroom.join_code}/", student)
+    assert connected
+    t, analysis = face_analyses[0]
+    await communicator.send_to(bytes_data=measurement_of(analysis, 1000.0))
+    feedback = await receive(communicator)
+    assert (feedback["type"], feedback["face"], feedback["state"]) == ("feedback", True, "focused")
+    assert abs(feedback["ear"] - analysis.face.ear) < 0.002
+
+    await communicator.send_to(bytes_data=measurement_of(analysis, 1100.0)[:-3])
+    error = await receive(communicator)
+    assert (error["type"], error["code"], error["frame"]) == ("error", "bad_measurement", 2)
+
+    await communicator.send_to(bytes_data=measurement_of(analysis, 900.0))  # before the first: time went back
+    assert (await receive(communicator))["code"] == "bad_ts"
+    await communicator.send_to(bytes_data=struct.pack("<4sd", b"SSM1", 1200.0))
+    assert (await receive(communicator))["code"] == "bad_measurement"
+    await communicator.send_to(bytes_data=measurement_of(analysis, 1300.0))
+    assert (await receive(communicator))["type"] == "feedback"
+    await communicator.disconnect()
