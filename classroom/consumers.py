@@ -9,7 +9,6 @@ once and leaves nothing of it behind: no registry entry, watchdog, timer or grou
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
@@ -152,22 +151,14 @@ class StudentConsumer(_LiveSocket):
             await self.stream.frame(self, bytes_data)
             return
         try:
-            message = json.loads(text_data)
-        except ValueError:
-            message = None
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "frame":
-            image = message.get("image")
-            if not isinstance(image, str):
-                await self.stream.bad_message("A frame message needs an \"image\": base64 or a data URL.")
-                return
-            await self.stream.frame(self, image, message.get("ts"))
-        elif kind in ("pause", "resume"):
-            await self.stream.set_paused(kind == "pause")
-        elif message is None:
-            await self.stream.bad_message("Messages must be JSON objects or binary frames.")
+            message = live.parse_student_text(text_data)
+        except live.BadMessage as error:
+            await self.stream.bad_message(str(error))
+            return
+        if message.kind == "frame":
+            await self.stream.frame(self, message.image, message.ts)
         else:
-            await self.stream.bad_message("Unknown message type; expected frame, pause or resume.")
+            await self.stream.set_paused(message.kind == "pause")
 
     # What live.StudentStream asks of its socket.
 

@@ -302,6 +302,38 @@ class FrameErrorTally:
             self._logged_at = now
 
 
+class BadMessage(FrameError):
+    code = "bad_message"
+
+
+@dataclass(frozen=True)
+class StudentMessage:
+    """A student's text message, read: a frame (base64 or a data URL, with the client's ts), pause or resume."""
+
+    kind: str
+    image: str | None = None
+    ts: Any = None
+
+
+def parse_student_text(text: str) -> StudentMessage:
+    """docs/protocol.md, "Student -> server"; BadMessage saying what is wrong with anything else."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise BadMessage("Messages must be JSON objects or binary frames.") from None
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "frame":
+        image = message.get("image")
+        if not isinstance(image, str):
+            raise BadMessage("A frame message needs an \"image\": base64 or a data URL.")
+        return StudentMessage("frame", image=image, ts=message.get("ts"))
+    if kind in ("pause", "resume"):
+        return StudentMessage(kind)
+    if not isinstance(message, dict):
+        raise BadMessage("Messages must be JSON objects or binary frames.")
+    raise BadMessage("Unknown message type; expected frame, pause or resume.")
+
+
 class StudentSocket(Protocol):
     """What a StudentStream needs of the socket it is attached to (classroom.consumers.StudentConsumer)."""
 

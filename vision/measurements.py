@@ -129,9 +129,9 @@ def _face(body: memoryview, width: int, height: int, brightness: int) -> FaceSig
     blendshapes = dict(zip(BLENDSHAPE_NAMES, scores.tolist()))
 
     matrix = np.frombuffer(body, dtype="<f4", count=16, offset=LANDMARK_BYTES + BLENDSHAPE_BYTES)
-    matrix = matrix.astype(np.float64).reshape(4, 4)
     if not np.isfinite(matrix).all():
         raise BadMeasurement("The transformation matrix holds a value that is not a number.")
+    matrix = matrix.astype(np.float64).reshape(4, 4)
     axes = np.linalg.norm(matrix[:3, :3], axis=0)
     if not ((axes >= AXIS_LENGTH_RANGE[0]) & (axes <= AXIS_LENGTH_RANGE[1])).all():
         raise BadMeasurement("The transformation matrix is not a rotation the face model could have made.")
