@@ -144,3 +144,17 @@ def test_it_benchmarks_and_prints_the_ratio_to_bare_inference(shared_testdata):
         row = report["sizes"][size]
         assert row["inference_ms"] > 0 and row["decode_ms"] > 0
         assert row["ratio_whole_to_inference"] == pytest.approx(row["whole_ms"] / row["inference_ms"], rel=0.01)
+
+
+def test_it_marks_confused_as_experimental_in_its_summary():
+    from vision.cli import _human_summary
+
+    result = {
+        "source": "clip.mp4",
+        "summary": {"frames": 30, "face_frames": 30, "blinks": 0, "blink_rate_per_min": 0.0, "mean_ear": 0.3,
+                    "perclos": 0.0, "time_in_state": {"focused": 1.0, "confused": 2.0}, "ms_per_frame": 10.0},
+        "frames": [{"state": "confused", "engagement": 90, "faces": 1}],
+    }
+    summary = _human_summary(result)
+    assert "last state confused (experimental)" in summary
+    assert "focused 1.0 s, confused (experimental) 2.0 s" in summary
