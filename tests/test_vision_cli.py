@@ -136,6 +136,13 @@ def test_it_refuses_a_readme_without_the_block(own_data, tmp_path):
     assert readme.read_text() == "# No block here\n"
 
 
+def test_it_names_the_file_and_line_of_a_label_it_cannot_read(tmp_path):
+    (tmp_path / "labels.csv").write_text("image,faces\nfox.jpg,two\n")
+    result = vision_cli("evaluate", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'labels.csv'}, line 2: faces must be a whole number, not 'two'" in result.stderr
+
+
 def test_it_benchmarks_and_prints_the_ratio_to_bare_inference(shared_testdata):
     result = vision_cli("bench", "--frames", "3", "--rounds", "1", "--workers", "2", "--json")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -61,14 +61,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_all, format_report
+    from .evaluate import LabelsError, evaluate_all, format_report
 
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         print(f"error: no labelled data at {data_dir}", file=sys.stderr)
         return 1
     with FaceAnalyzer() as analyzer:
-        report = evaluate_all(data_dir, analyzer)
+        try:
+            report = evaluate_all(data_dir, analyzer)
+        except (LabelsError, MediaError, FrameError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     text = format_report(report)
     print(json.dumps(report) if args.json else text)
     if args.readme:

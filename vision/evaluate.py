@@ -115,6 +115,10 @@ class LabelledImage:
     labels: dict[str, str]
 
 
+class LabelsError(ValueError):
+    """A labels file evaluate cannot use; the message names the file and what is wrong."""
+
+
 def labels_files(data_dir: Path) -> list[Path]:
     """The labels files that drive the image parts: top-level labels.csv (or TESTDATA_LABELS), then sub-folders'."""
     top = data_dir / "labels.csv"
@@ -126,9 +130,15 @@ def read_labels(labels_file: Path, data_dir: Path) -> tuple[list[LabelledImage],
     TESTDATA_LABELS, whose paths are relative to the data folder. Lines starting with # are comments."""
     base = data_dir if labels_file == TESTDATA_LABELS else labels_file.parent
     with open(labels_file, newline="") as handle:
-        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+        reader = csv.DictReader(line for line in handle if not line.startswith("#"))
+        rows = list(reader)
+    if "image" not in (reader.fieldnames or []):
+        raise LabelsError(f"{labels_file}: needs an 'image' column (it has {', '.join(reader.fieldnames or [])})")
     present, missing = [], []
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
+        faces = (row.get("faces") or "").strip()
+        if faces and not faces.isdigit():
+            raise LabelsError(f"{labels_file}, line {number}: faces must be a whole number, not {faces!r}")
         path = base / row["image"]
         name = str(path.relative_to(data_dir)) if path.is_relative_to(data_dir) else str(path)
         if path.is_file():
