@@ -23,6 +23,7 @@ DEFAULT_BENCH_VIDEO = DEFAULT_DATA_DIR / "pyfeat" / "WolfgangLanger_Pexels.mp4"
 README_BEGIN = "<!-- vision evaluate: begin (written by python -m vision evaluate --readme README.md) -->"
 README_END = "<!-- vision evaluate: end -->"
 
+
 def _state_name(state: str) -> str:
     return f"{state} (experimental)" if state in EXPERIMENTAL_STATES else state
 

@@ -341,8 +341,8 @@ def _as_webcam_frame(rgb: np.ndarray, crop: float = 1.0) -> np.ndarray:
     top, left = (height - keep_h) // 2, (width - keep_w) // 2
     cropped = rgb[top : top + keep_h, left : left + keep_w]
     scaled = cv2.resize(cropped, (WEBCAM_WIDTH, round(keep_h * WEBCAM_WIDTH / keep_w)), interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(scaled, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY,
-                                                                               WEBCAM_JPEG_QUALITY])
+    _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(scaled, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, WEBCAM_JPEG_QUALITY])
     return decode_frame(jpeg.tobytes())
 
 
@@ -465,7 +465,9 @@ def evaluate_all(data_dir: Path, analyzer: FaceAnalyzer) -> dict[str, Any]:
     report["expressions"], detection_images = {}, []
     for labels_file in labels_files(data_dir):
         images, missing = read_labels(labels_file, data_dir)
-        source = str(labels_file.relative_to(data_dir)) if labels_file != TESTDATA_LABELS else "vision/testdata_labels.csv"
+        source = "vision/testdata_labels.csv"
+        if labels_file != TESTDATA_LABELS:
+            source = str(labels_file.relative_to(data_dir))
         if missing:
             report["skipped"].append(f"{source}: {len(missing)} listed images not found")
         detection_images += images
