@@ -150,24 +150,26 @@ def analyze_image(shared_testdata, analyzer):
 
 
 @pytest.fixture(scope="session")
-def zju_blinks(shared_testdata, analyzer):
-    from vision.evaluate import evaluate_blinks
+def evaluation_report(shared_testdata, analyzer):
+    """`python -m vision evaluate` on the shared data, computed once: blinks, head pose, smiles, detection."""
+    from vision.evaluate import evaluate_all
 
-    return evaluate_blinks(shared_testdata, analyzer)
-
-
-@pytest.fixture(scope="session")
-def head_pose_report(shared_testdata, analyzer):
-    from vision.evaluate import evaluate_head_pose
-
-    return evaluate_head_pose(shared_testdata, analyzer)
+    return evaluate_all(shared_testdata, analyzer)
 
 
 @pytest.fixture(scope="session")
-def london_report(shared_testdata, analyzer):
-    from vision.evaluate import evaluate_london
+def zju_blinks(evaluation_report):
+    return evaluation_report["blinks"]
 
-    return evaluate_london(shared_testdata, analyzer)
+
+@pytest.fixture(scope="session")
+def head_pose_report(evaluation_report):
+    return evaluation_report["head_pose"]
+
+
+@pytest.fixture(scope="session")
+def london_report(evaluation_report):
+    return evaluation_report["expressions"]["london_faces/labels.csv"]
 
 
 # Real frames for the live sockets: a webcam-like clip of one man, and a photo with nobody in it.

@@ -2,10 +2,21 @@
 
 import pytest
 
-from vision.evaluate import FACE_IMAGES, NON_FACE_IMAGES
+from vision.evaluate import TESTDATA_LABELS
 from vision.media import analyze_file
 
 pytestmark = pytest.mark.shared_data
+
+
+def _labelled(with_faces: bool) -> list[str]:
+    """Images of the shared data by their stated face count (vision/testdata_labels.csv, from SOURCE.txt)."""
+    lines = [line for line in TESTDATA_LABELS.read_text().splitlines() if line and not line.startswith("#")][1:]
+    rows = [line.split(",") for line in lines]
+    return [image for image, faces, _ in rows if (int(faces) > 0) == with_faces]
+
+
+NON_FACE_IMAGES = _labelled(with_faces=False)
+FACE_IMAGES = [name for name in _labelled(with_faces=True) if name != "pyfeat/multi_face.jpg"]
 
 
 @pytest.mark.parametrize("name", NON_FACE_IMAGES)

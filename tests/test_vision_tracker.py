@@ -19,6 +19,12 @@ def frontal(analyze_image) -> FrameAnalysis:
     return analysis
 
 
+@pytest.fixture(scope="module")
+def smiling(analyze_image) -> FrameAnalysis:
+    """The same person smiling (the London set's photo 002_08)."""
+    return analyze_image("london_faces/smiling_front/002_08.jpg")
+
+
 def posed(analysis: FrameAnalysis, **changes) -> FrameAnalysis:
     return dataclasses.replace(analysis, face=dataclasses.replace(analysis.face, **changes))
 
@@ -105,12 +111,41 @@ def test_it_reports_perclos_over_the_last_minute(frontal):
     assert status.perclos == pytest.approx(0.2, abs=0.03)
 
 
-def test_it_becomes_happy_when_a_smile_lasts(frontal):
-    smiling = posed(frontal, smile=0.9)
+def test_it_becomes_happy_when_a_smile_lasts(frontal, smiling):
     statuses = run(StudentTracker(), [(3, frontal), (0.5, smiling), (1, frontal), (2, smiling)])
     states = [status.state for status in statuses]
     assert states[:45].count("happy") == 0  # half a second of smile is not a mood
     assert states[-1] == "happy"
+    assert "smiling" in statuses[-1].reasons
+
+
+def test_it_reads_happy_against_the_students_own_resting_face(analyze_image):
+    # 025's resting mouth scores 0.5 on the model's mouthSmile, as much as a small smile on other faces.
+    resting = analyze_image("london_faces/neutral_front/025_03.jpg")
+    smile = analyze_image("london_faces/smiling_front/025_08.jpg")
+    assert resting.face.smile >= 0.45
+    statuses = run(StudentTracker(), [(30, resting), (2, smile)])
+    assert "happy" not in {status.state for status in statuses[:300]}
+    assert statuses[-1].state == "happy"
+
+
+def test_it_learns_the_resting_face_of_a_student_who_joins_smiling(frontal, smiling):
+    tracker = StudentTracker()
+    joined_smiling = run(tracker, [(3, smiling)])
+    assert "happy" not in {status.state for status in joined_smiling}  # nothing to compare with yet
+    assert run(tracker, [(4, frontal), (2, smiling)], start=3.0)[-1].state == "happy"
+
+
+def test_it_does_not_take_a_long_smile_for_the_resting_face(frontal, smiling):
+    statuses = run(StudentTracker(), [(3, frontal), (60, smiling)])
+    assert statuses[-1].state == "happy"
+
+
+def test_it_keeps_the_expression_on_frames_analysed_without_blendshapes(frontal, smiling):
+    tracker = StudentTracker()
+    assert run(tracker, [(3, frontal), (2, smiling)])[-1].state == "happy"
+    without = posed(smiling, blendshapes={})
+    assert {status.state for status in run(tracker, [(2, without)], start=5.0)} == {"happy"}
 
 
 def test_it_becomes_confused_when_brows_stay_lowered(frontal):
@@ -118,9 +153,9 @@ def test_it_becomes_confused_when_brows_stay_lowered(frontal):
     assert run(StudentTracker(), [(3, frontal), (3, puzzled)])[-1].state == "confused"
 
 
-def test_it_never_says_happy_or_confused_without_expressions(frontal):
-    smiling = posed(frontal, smile=0.9, confusion=0.9)
-    statuses = run(StudentTracker(expressions=False), [(3, frontal), (5, smiling)])
+def test_it_never_says_happy_or_confused_without_expressions(frontal, smiling):
+    smiling_and_puzzled = posed(smiling, confusion=0.9)
+    statuses = run(StudentTracker(expressions=False), [(3, frontal), (5, smiling_and_puzzled)])
     assert {status.state for status in statuses} == {"focused"}
     assert statuses[-1].to_dict()["expression"] is None
 
@@ -132,8 +167,8 @@ def test_it_never_says_happy_or_confused_without_expressions(frontal):
         (Quality(face_px=300, brightness=15, frontal=1.0), "too dark"),
     ],
 )
-def test_it_says_uncertain_instead_of_guessing_on_a_poor_picture(frontal, quality, words):
-    poor = posed(frontal, quality=quality, smile=0.9, ear_left=0.05, ear_right=0.05)
+def test_it_says_uncertain_instead_of_guessing_on_a_poor_picture(frontal, smiling, quality, words):
+    poor = posed(smiling, quality=quality, ear_left=0.05, ear_right=0.05)
     status = run(StudentTracker(), [(3, frontal), (4, poor)])[-1]
     assert status.confidence == "uncertain"
     assert status.state == "focused"  # neither happy nor drowsy from a picture it cannot read

@@ -12,20 +12,33 @@ from .decode import FrameError
 from .face import FaceAnalyzer
 from .media import MediaError, analyze_file
 from .model import ModelError
+from .tracker import EXPERIMENTAL_STATES
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+# The shared labelled data: SMARTSESSION_TESTDATA (as for the tests), else ../shared/testdata beside the repo.
+DEFAULT_DATA_DIR = Path(
+    os.environ.get("SMARTSESSION_TESTDATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
+)
 DEFAULT_BENCH_VIDEO = DEFAULT_DATA_DIR / "pyfeat" / "WolfgangLanger_Pexels.mp4"
+# `evaluate --readme FILE` replaces what stands between these two lines of FILE with the report, in a code block.
+README_BEGIN = "<!-- vision evaluate: begin (written by python -m vision evaluate --readme README.md) -->"
+README_END = "<!-- vision evaluate: end -->"
+
+
+def _state_name(state: str) -> str:
+    return f"{state} (experimental)" if state in EXPERIMENTAL_STATES else state
 
 
 def _human_summary(result: dict) -> str:
     summary = result["summary"]
-    states = ", ".join(f"{state} {seconds:.1f} s" for state, seconds in summary["time_in_state"].items() if seconds)
+    states = ", ".join(
+        f"{_state_name(state)} {seconds:.1f} s" for state, seconds in summary["time_in_state"].items() if seconds
+    )
     last = result["frames"][-1]
     lines = [
         f"{result['source']}: {summary['frames']} frames, face in {summary['face_frames']}",
         f"  blinks {summary['blinks']} ({summary['blink_rate_per_min']}/min), mean EAR {summary['mean_ear']}, "
         f"PERCLOS {summary['perclos']:.0%}",
-        f"  last state {last['state']} (engagement {last['engagement']}, faces {last['faces']})",
+        f"  last state {_state_name(last['state'])} (engagement {last['engagement']}, faces {last['faces']})",
         f"  time in state: {states or 'single frame'}; {summary['ms_per_frame']} ms per frame",
     ]
     return "\n".join(lines)
@@ -49,16 +62,40 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_all, format_report
+    from .evaluate import LabelsError, evaluate_all, format_report
 
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
         print(f"error: no labelled data at {data_dir}", file=sys.stderr)
         return 1
     with FaceAnalyzer() as analyzer:
-        report = evaluate_all(data_dir, analyzer)
-    print(json.dumps(report) if args.json else format_report(report))
+        try:
+            report = evaluate_all(data_dir, analyzer)
+        except (LabelsError, MediaError, FrameError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    text = format_report(report)
+    print(json.dumps(report) if args.json else text)
+    if args.readme:
+        try:
+            write_readme_block(Path(args.readme), text)
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     return 0
+
+
+def readme_block(text: str) -> str:
+    return f"{README_BEGIN}\n```\n{text}\n```\n{README_END}"
+
+
+def write_readme_block(path: Path, text: str) -> None:
+    """Replace the evaluate block of a README (between README_BEGIN and README_END) with `text`."""
+    content = path.read_text()
+    start, end = content.find(README_BEGIN), content.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path} has no block to replace: it needs the lines {README_BEGIN!r} and {README_END!r}")
+    path.write_text(content[:start] + readme_block(text) + content[end + len(README_END):])
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -82,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-expressions", action="store_true", help="expression-free mode")
     analyze.set_defaults(handler=cmd_analyze)
     evaluate = commands.add_parser("evaluate", help="score the engine on labelled data")
-    evaluate.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR))
+    evaluate.add_argument("data_dir", nargs="?", default=str(DEFAULT_DATA_DIR),
+                          help="a folder laid out like the shared test data (see vision/evaluate.py)")
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--readme", metavar="FILE", help="also write the report into FILE's evaluate block")
     evaluate.set_defaults(handler=cmd_evaluate)
     bench = commands.add_parser("bench", help="per-frame cost against bare model inference")
     bench.add_argument("--video", default=str(DEFAULT_BENCH_VIDEO))

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 from .blinks import Blink, BlinkDetector
 from .face import FrameAnalysis
+from .signals import SmileFeatures, smile_features, smile_rise
 
 STATES = ("focused", "happy", "confused", "distracted", "drowsy", "absent")
+# States whose rule has no labelled data behind it yet: show them as experimental wherever people see them.
+EXPERIMENTAL_STATES = ("confused",)
 
 # A face missing this long makes the student absent; a shorter gap is a dropped frame or a quick stretch.
 ABSENT_AFTER_S = 2.0
@@ -44,7 +47,13 @@ BLINK_RATE_WINDOW_S = 60.0
 HAPPY_AFTER_S = 1.0
 CONFUSED_AFTER_S = 2.0
 EXPRESSION_OFF_S = 1.0
-SMILE_THRESHOLD = 0.5
+# Happy is a clear rise of the smile cues over this student's own resting face, not a population threshold on
+# lip shape (which reads some resting mouths as smiles): signals.smile_rise of at least the largest excursion
+# seen at rest. The resting face starts at the first readable frame and then follows the student: down within
+# seconds (a smile only raises these cues, so a lower reading is nearer rest, and a student who joined smiling
+# is read right once they relax), up only with NEUTRAL_ADAPT_S, so a long smile does not become the rest.
+SMILE_RISE_HAPPY = 1.0
+REST_FALL_S = 2.0
 CONFUSION_THRESHOLD = 0.5
 # Quality below these makes the frame's eye and expression readings untrustworthy.
 MIN_FACE_PX = 60.0
@@ -114,6 +123,26 @@ class _NeutralPose:
             self.gaze_y += weight * (gaze_y - self.gaze_y)
 
 
+class _RestingFace:
+    """This student's resting smile cues (see SMILE_RISE_HAPPY)."""
+
+    def __init__(self) -> None:
+        self.features: SmileFeatures | None = None
+
+    def rise(self, dt: float, features: SmileFeatures) -> float:
+        """The frame's rise over the resting face as it stood before this frame; then follow the frame."""
+        resting = self.features
+        if resting is None:
+            self.features = features
+            return 0.0
+        rise = smile_rise(features, resting)
+        self.features = SmileFeatures(*(
+            old + (1.0 - math.exp(-dt / (REST_FALL_S if new < old else NEUTRAL_ADAPT_S))) * (new - old)
+            for old, new in zip(astuple(resting), astuple(features))
+        ))
+        return rise
+
+
 def _median(values: tuple[float, ...]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -181,6 +210,7 @@ class StudentTracker:
         self.attention_rules = attention_rules
         self._eyes = BlinkDetector()
         self._neutral = _NeutralPose()
+        self._resting_face = _RestingFace()
         self._away = _Debounced(AWAY_AFTER_S, BACK_AFTER_S)
         self._absent = _Debounced(ABSENT_AFTER_S, 0.0)
         self._happy = _Debounced(HAPPY_AFTER_S, EXPRESSION_OFF_S)
@@ -269,8 +299,14 @@ class StudentTracker:
             reasons.append(f"eyes closed {perclos:.0%} of the last minute")
 
         happy = confused = False
-        if self.expressions:
-            happy = self._happy.update(t, confident and face.smile >= SMILE_THRESHOLD)
+        if self.expressions and not face.blendshapes:
+            # A frame analysed without expressions (they may be computed at a lower rate) changes neither.
+            happy, confused = self._happy.active, self._confused.active
+        elif self.expressions:
+            smiling = confident and (
+                self._resting_face.rise(dt, smile_features(face.blendshapes, face.landmarks)) >= SMILE_RISE_HAPPY
+            )
+            happy = self._happy.update(t, smiling)
             confused = self._confused.update(t, confident and face.confusion >= CONFUSION_THRESHOLD)
             if happy:
                 reasons.append("smiling")
