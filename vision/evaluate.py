@@ -31,6 +31,7 @@ import numpy as np
 
 from .decode import decode_frame
 from .face import FaceAnalyzer, FrameAnalysis
+from .measurements import measurement_of, read_measurement
 from .media import VIDEO_SUFFIXES, analyze_frames, read_frames
 from .signals import SMILE_THRESHOLD, smile_features, smile_rise
 from .tracker import NEUTRAL_LEARN_S, SMILE_RISE_HAPPY, YAW_AWAY_DEG, StudentTracker
@@ -212,13 +213,14 @@ def evaluate_blinks(data_dir: Path, analyzer: FaceAnalyzer) -> dict[str, Any] | 
     if not clips:
         return None
     ours: dict[str, list] = {name: [] for name in BLINK_FRAME_STEPS}
-    textbook, blendshape, per_clip = [], [], []
+    textbook, blendshape, per_clip, on_device = [], [], [], []
     at_rest = {"clips": len(clips), "clips_with_happy": [], "clips_with_confused": [], "face_frames": 0,
                "frames_single_smile": 0}
     for clip in clips:
         labelled = zju_labelled_blinks(clip)
         video = next(path for path in sorted(clip.iterdir()) if path.suffix.lower() in VIDEO_SUFFIXES)
         analyses = [(index, t, analyzer.analyze(rgb)) for index, t, rgb in read_frames(video)]
+        on_device.append({"clip": f"{clip.parent.name}/{clip.name}", **device_agreement(analyses)})
         for rate, step in BLINK_FRAME_STEPS.items():
             detected, states = _tracked_blinks(analyses[::step])
             ours[rate].append((detected, labelled))
@@ -250,6 +252,24 @@ def evaluate_blinks(data_dir: Path, analyzer: FaceAnalyzer) -> dict[str, Any] | 
         "blendshape_eyeblink_0.5": _score(blendshape).as_dict(),
         "per_clip": per_clip,
         "at_rest": at_rest,
+        "on_device": on_device,
+    }
+
+
+def device_agreement(analyses: list[tuple[int, float, FrameAnalysis]]) -> dict[str, Any]:
+    """The same frames through the tracker twice: as the server analyses a picture, and as the measurements a
+    student's device sends (vision.measurements: quantised, then read back). What on-device analysis changes."""
+    via_device = [(index, t, read_measurement(measurement_of(analysis, t * 1000.0))[1])
+                  for index, t, analysis in analyses]
+    server, _ = analyze_frames(analyses, None, StudentTracker())
+    device, _ = analyze_frames(via_device, None, StudentTracker())
+    faces = [(a.status, b.status) for a, b in zip(server, device) if a.status.face and b.status.face]
+    return {
+        "blinks": [server[-1].status.blinks, device[-1].status.blinks] if server else [0, 0],
+        "same_state": sum(a.status.state == b.status.state for a, b in zip(server, device)) / max(len(server), 1),
+        "pose_diff_deg": max((sum(abs(getattr(a, axis) - getattr(b, axis)) for a, b in faces) / len(faces)
+                              for axis in ("yaw", "pitch", "roll")), default=0.0) if faces else 0.0,
+        "ear_diff": sum(abs(a.ear - b.ear) for a, b in faces) / len(faces) if faces else 0.0,
     }
 
 
@@ -493,7 +513,17 @@ def _format_blinks(blinks: dict[str, Any]) -> list[str]:
     rows = [(f"ours at {rate}", scores) for rate, scores in blinks["ours"].items()]
     rows += [("textbook EAR < 0.2 (30 fps)", blinks["textbook_ear_0.2"]),
              ("model eyeBlink > 0.5 (30 fps)", blinks["blendshape_eyeblink_0.5"])]
-    return lines + [f"  {name:<34}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>8.3f}" for name, s in rows]
+    lines += [f"  {name:<34}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['f1']:>8.3f}" for name, s in rows]
+    device = blinks["on_device"]
+    worst_blinks = max(abs(item["blinks"][0] - item["blinks"][1]) for item in device)
+    lines += [
+        "  on-device measurements (quantised as the browser sends them) against the pictures, per clip, 30 fps:",
+        f"    blink counts differ by at most {worst_blinks}; same state on at least "
+        f"{min(item['same_state'] for item in device):.1%} of frames; mean pose difference at most "
+        f"{max(item['pose_diff_deg'] for item in device):.3f} deg, mean EAR difference at most "
+        f"{max(item['ear_diff'] for item in device):.4f}",
+    ]
+    return lines
 
 
 def _format_head_pose(pose: dict[str, Any]) -> list[str]:
