@@ -176,16 +176,25 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
 )
 
 
-def behaviour_for(student_number: int) -> tuple[Behaviour, float]:
+# For measuring capacity: pauses and empty rooms would lighten the load, so here every student faces the camera
+# all the time, playing the whole clip back and forth.
+WHOLE_CLIP = Behaviour(
+    name="whole_clip",
+    shows="",
+    description="plays the whole clip, back and forth, never pausing (for measuring capacity)",
+    opening=(),
+    loop=(Shot(0, CLIP_FRAMES - 1, seconds=2 * (CLIP_FRAMES - 1) / CLIP_FPS),),
+)
+BY_NAME = {behaviour.name: behaviour for behaviour in (*BEHAVIOURS, WHOLE_CLIP)}
+
+
+def behaviour_for(student_number: int, *, only: Behaviour | None = None) -> tuple[Behaviour, float]:
     """The behaviour of the simulated student numbered from 0, and its loop's phase (seconds).
 
-    Students take the behaviours in turn, so any class of six or more shows all of them; later rounds start
-    their loops at other points, so the students that behave alike do not do it in step.
+    Students take the behaviours in turn (or all play `only`), so any class of six or more shows all of them;
+    later rounds start their loops at other points, so the students that behave alike do not do it in step.
     """
-    behaviour = BEHAVIOURS[student_number % len(BEHAVIOURS)]
-    round_number = student_number // len(BEHAVIOURS)
+    pool = (only,) if only is not None else BEHAVIOURS
+    behaviour = pool[student_number % len(pool)]
+    round_number = student_number // len(pool)
     return behaviour, (round_number * 1.7) % behaviour.loop_seconds
-
-
-def all_frames() -> set[FrameRef]:
-    return set().union(*(behaviour.frames() for behaviour in BEHAVIOURS))

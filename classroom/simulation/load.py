@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import time
+import urllib.request
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,8 +48,12 @@ class LoadPlan:
     fps: float
     seconds: float | None  # None: until interrupted
     closed_loop: bool
+    only_behaviour: Behaviour | None = None  # None: the behaviours in turn
     progress_every_s: float = 5.0
     server_pid: int | None = None
+
+    def behaviour_of(self, student_number: int) -> tuple[Behaviour, float]:
+        return behaviour_for(student_number, only=self.only_behaviour)
 
     def socket_url(self, role: str) -> str:
         parts = urlsplit(self.url)
@@ -58,9 +63,29 @@ class LoadPlan:
     @property
     def origin(self) -> str:
         # Channels' origin check needs one, and it must name a host in the server's ALLOWED_HOSTS.
-        parts = urlsplit(self.url)
-        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-        return f"{scheme}://{parts.netloc}"
+        return http_base(self.url)
+
+
+def http_base(url: str) -> str:
+    """http(s)://host:port of a server given by its http(s) or ws(s) URL."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    return f"{scheme}://{parts.netloc}"
+
+
+def wait_for_server(url: str, *, seconds: float) -> bool:
+    """True once the server's /healthz answers 200; False if it has not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{http_base(url)}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
 
 
 def open_socket(plan: LoadPlan, role: str, token: str):
@@ -149,7 +174,9 @@ class SimulatedStudent:
             self.in_flight.append((self.stats.sent, now))  # the server numbers binary frames from 1, as they arrive
             self.stats.most_in_flight = max(self.stats.most_in_flight, len(self.in_flight))
             self.answered.clear()
-            await socket.send(self.feed.message(step.frame_at(offset)))
+            message = self.feed.message(step.frame_at(offset))
+            self.stats.bytes_up += len(message)
+            await socket.send(message)
             first_frame_at = now if first_frame_at is None else first_frame_at
             if self.plan.closed_loop:
                 # Like the page: the next frame when the answer comes, never sooner than the cap allows.
@@ -181,15 +208,14 @@ class SimulatedStudent:
         try:
             async for raw in socket:
                 now = loop.time()
+                self.stats.bytes_down += len(raw)
                 message = json.loads(raw)
                 kind = message.get("type")
                 if kind == "feedback":
                     self.stats.answered += 1
                     self.stats.skipped += message.get("skipped", 0)
                     self.stats.states[message.get("state")] += 1
-                    if isinstance(message.get("processing_ms"), (int, float)):
-                        self.stats.processing_ms.append(message["processing_ms"])
-                    self.answer(message.get("frame"), now)
+                    self.answer(message.get("frame"), now, processing_ms=message.get("processing_ms"))
                 elif kind == "error":
                     self.stats.errors[message.get("code")] += 1
                     if "frame" in message:
@@ -205,17 +231,21 @@ class SimulatedStudent:
         finally:
             self.answered.set()
 
-    def answer(self, number: int | None, now: float) -> None:
+    def answer(self, number: int | None, now: float, *, processing_ms: float | None = None) -> None:
         """Frame `number` was answered; frames sent before it were replaced by it on the server."""
         while self.in_flight and number is not None and self.in_flight[0][0] <= number:
             sent_number, sent_at = self.in_flight.popleft()
-            if sent_number == number:
-                latency = now - sent_at
-                if self.stats.first_latency_s is None:
-                    self.stats.first_latency_s = latency
-                else:
-                    self.stats.latencies_s.append(latency)
-                    self.on_latency(latency)
+            if sent_number != number:
+                continue
+            latency = now - sent_at
+            if self.stats.first_latency_s is None:
+                self.stats.first_latency_s = latency
+                continue
+            self.stats.latencies_s.append(latency)
+            self.on_latency(latency)
+            if isinstance(processing_ms, (int, float)):
+                self.stats.processing_ms.append(processing_ms)
+                self.stats.rest_ms.append(1000 * latency - processing_ms)
         self.answered.set()
 
 
@@ -244,6 +274,7 @@ class WatchingTeacher:
         refusal = None
         try:
             async for raw in socket:
+                self.stats.bytes_down += len(raw)
                 message = json.loads(raw)
                 kind = message.get("type")
                 self.stats.messages[kind] += 1
@@ -304,7 +335,7 @@ class Progress:
             answered_before, updates_before, last = answered, updates, now
 
 
-async def run_class(plan: LoadPlan, feed: Feed, *, frame_bytes: float,
+async def run_class(plan: LoadPlan, feed: Feed, *,
                     write_progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> Report:
     """Runs the class for plan.seconds (or until SIGINT/SIGTERM) and reports what it measured."""
     loop = asyncio.get_running_loop()
@@ -317,7 +348,7 @@ async def run_class(plan: LoadPlan, feed: Feed, *, frame_bytes: float,
     students: list[SimulatedStudent] = []
     progress = Progress(plan, students, teachers, server_samples, write_progress)
     for number, account in enumerate(plan.students):
-        behaviour, phase_s = behaviour_for(number)
+        behaviour, phase_s = plan.behaviour_of(number)
         students.append(SimulatedStudent(plan, account, behaviour, phase_s, feed, on_latency=progress.record))
     try:
         started = loop.time()
@@ -342,7 +373,6 @@ async def run_class(plan: LoadPlan, feed: Feed, *, frame_bytes: float,
         mode="closed loop" if plan.closed_loop else "open loop",
         fps=plan.fps,
         duration_s=ended - started,
-        frame_bytes=frame_bytes,
         students=[student.stats for student in students],
         teachers=[teacher.stats for teacher in teachers],
         server_pid=plan.server_pid,

@@ -37,12 +37,15 @@ class StudentStats:
     # Seconds from send to answer; the first answer is kept apart, as it may wait for the server's model to load.
     latencies_s: list[float] = field(default_factory=list)
     first_latency_s: float | None = None
-    processing_ms: list[float] = field(default_factory=list)
+    processing_ms: list[float] = field(default_factory=list)  # the server's decode, model and tracker
+    rest_ms: list[float] = field(default_factory=list)  # the rest of each round trip: sockets, JSON, waiting
     states: Counter = field(default_factory=Counter)
     pauses_acknowledged: int = 0
     resumes_acknowledged: int = 0
     streaming_s: float = 0.0  # from the first frame to the end, less the time paused
     unanswered: int = 0
+    bytes_up: int = 0  # frames (and pause/resume messages) as sent: the size of each WebSocket message
+    bytes_down: int = 0
     most_in_flight: int = 0  # frames sent and not yet answered, at most: 1 in closed loop
     connect_error: str | None = None
     closed_by_server: str | None = None  # "4403 consent_required: ..." when the server closed the socket
@@ -79,6 +82,7 @@ class TeacherStats:
     states: dict[str, Counter] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)
     alerts: Counter = field(default_factory=Counter)
+    bytes_down: int = 0
     connect_error: str | None = None
     closed_by_server: str | None = None
 
@@ -96,6 +100,7 @@ class TeacherStats:
             "states": {username: dict(states) for username, states in self.states.items()},
             "paused": sorted(self.paused),
             "alerts": dict(self.alerts),
+            "bytes_down": self.bytes_down,
             "connect_error": self.connect_error,
             "closed_by_server": self.closed_by_server,
         }
@@ -141,7 +146,6 @@ class Report:
     mode: str  # "open loop" or "closed loop"
     fps: float
     duration_s: float
-    frame_bytes: float
     students: list[StudentStats]
     teachers: list[TeacherStats]
     server_pid: int | None = None
@@ -159,14 +163,26 @@ class Report:
             "unanswered": sum(student.unanswered for student in self.students),
         }
 
+    def bytes_per_frame(self) -> dict[str, float | None]:
+        """WebSocket payload bytes: up per frame sent, down per frame answered (its feedback)."""
+        sent = sum(student.sent for student in self.students)
+        answered = sum(student.answered for student in self.students)
+        return {
+            "up": round(sum(student.bytes_up for student in self.students) / sent) if sent else None,
+            "down": round(sum(student.bytes_down for student in self.students) / answered) if answered else None,
+        }
+
     def latency_ms(self) -> dict[str, float | None]:
         latencies = [latency for student in self.students for latency in student.latencies_s]
         processing = [ms for student in self.students for ms in student.processing_ms]
+        rest = [ms for student in self.students for ms in student.rest_ms]
         return {
             "p50": _rounded(1000 * p if (p := percentile(latencies, 0.5)) is not None else None),
             "p95": _rounded(1000 * p if (p := percentile(latencies, 0.95)) is not None else None),
             "p99": _rounded(1000 * p if (p := percentile(latencies, 0.99)) is not None else None),
             "server_processing_p50": _rounded(percentile(processing, 0.5)),
+            "rest_p50": _rounded(percentile(rest, 0.5)),
+            "rest_p90": _rounded(percentile(rest, 0.9)),
         }
 
     def served(self) -> dict[str, float | None]:
@@ -233,7 +249,7 @@ class Report:
             "mode": self.mode,
             "fps": self.fps,
             "duration_s": round(self.duration_s, 2),
-            "frame_bytes_mean": round(self.frame_bytes),
+            "bytes_per_frame": self.bytes_per_frame(),
             **self.totals(),
             "latency_ms": self.latency_ms(),
             "served": self.served(),
@@ -250,18 +266,27 @@ class Report:
         latency, served = data["latency_ms"], data["served"]
         lines = [
             f"{len(self.students)} students ({self.mode}, {self.fps:g} fps), {len(self.teachers)} teacher socket(s), "
-            f"{self.duration_s:.1f} s, class {self.code} at {self.url}; frames {self.frame_bytes / 1024:.1f} KB",
+            f"{self.duration_s:.1f} s, class {self.code} at {self.url}",
             f"frames    sent {data['sent']}, answered {data['answered']}, skipped {data['skipped']}, "
-            f"errors {data['errors']}, unanswered at the end {data['unanswered']}",
+            f"errors {data['errors']}, unanswered at the end {data['unanswered']}; at most "
+            f"{max((student.most_in_flight for student in self.students), default=0)} in flight per student",
             f"latency   p50 {_ms(latency['p50'])}, p95 {_ms(latency['p95'])}, p99 {_ms(latency['p99'])} "
-            f"(send to feedback; server processing p50 {_ms(latency['server_processing_p50'])})",
+            f"(send to feedback), of which the server's decode, model and tracker p50 "
+            f"{_ms(latency['server_processing_p50'])}, the rest p50 {_ms(latency['rest_p50'])}, "
+            f"p90 {_ms(latency['rest_p90'])}",
             f"served    {served['overall_fps']} frames/s in all; per student min {served['per_student_min_fps']}, "
             f"median {served['per_student_median_fps']} fps",
         ]
+        bytes_per_frame = data["bytes_per_frame"]
+        if bytes_per_frame["up"] is not None:
+            lines.append(f"bytes     per frame {bytes_per_frame['up'] / 1024:.1f} KB up, "
+                         f"{bytes_per_frame['down'] or 0:.0f} B of feedback down")
         if self.teachers and self.duration_s > 0:
             updates = [teacher["updates"] for teacher in data["teachers"]]
+            received = statistics.mean(teacher["bytes_down"] for teacher in data["teachers"])
             lines.append(f"teachers  student.update events per socket: {', '.join(map(str, updates))} "
-                         f"({statistics.mean(updates) / self.duration_s:.1f}/s each)")
+                         f"({statistics.mean(updates) / self.duration_s:.1f}/s, "
+                         f"{received / self.duration_s / 1024:.1f} KB/s each)")
         if (server := data["server"]) is not None:
             if "error" in server:
                 lines.append(f"server    pid {server['pid']}: {server['error']}")
