@@ -68,7 +68,7 @@ def test_it_paces_closed_loop_like_the_student_page(demo_server):
     # After the test above, so the server has loaded its models: a first frame slower than the page's 2 s
     # fallback would rightly send a second frame before the first is answered.
     finished = simulate_class(demo_server, "--students", "1", "--fps", "30", "--seconds", "3", "--closed-loop",
-                              "--json")
+                              "--behaviour", "whole_clip", "--json")
     assert finished.returncode == 0, finished.stderr
     (student,) = json.loads(finished.stdout)["students"]
     assert student["most_in_flight"] == 1, "the next frame waits for the last one's feedback"
