@@ -43,7 +43,7 @@ class LoadPlan:
     url: str  # the server's base URL: http(s)://host:port or ws(s)://host:port
     code: str
     students: list[Account]
-    teacher_token: str | None
+    teacher_token: str
     teachers: int
     fps: float
     seconds: float | None  # None: until interrupted
@@ -105,8 +105,11 @@ def _closed_by_server(socket: ClientConnection, refusal: dict | None) -> str | N
     code = socket.close_code
     if code is None or code in (1000, 1001):
         return None
-    reason = f"{refusal['code']}: {refusal.get('message', '')}" if refusal else socket.close_reason or ""
-    return f"closed with {code} {reason}".strip()
+    if refusal:
+        reason = f"{refusal.get('code')}: {refusal.get('message', '')}"
+    else:
+        reason = socket.close_reason or ("the connection was lost" if code == 1006 else "")
+    return f"closed with code {code}: {reason}" if reason else f"closed with code {code}"
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
@@ -118,6 +121,53 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
+async def _wait_until(done: Callable[[], bool], changed: asyncio.Event, seconds: float) -> None:
+    """Until done() holds, checked again each time `changed` is set, for at most `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not done() and loop.time() < deadline:
+        changed.clear()
+        try:
+            await asyncio.wait_for(changed.wait(), deadline - loop.time())
+        except TimeoutError:
+            return
+
+
+@dataclass
+class StreamingTime:
+    """From a student's first frame to the end, less the time paused: what their served rate is over."""
+
+    first_frame_at: float | None = None
+    paused_at: float | None = None
+    paused_s: float = 0.0
+
+    def frame(self, now: float) -> None:
+        if self.first_frame_at is None:
+            self.first_frame_at = now
+
+    def pause(self, now: float) -> bool:
+        """True if this pauses a stream that was not paused."""
+        if self.paused_at is not None:
+            return False
+        self.paused_at = now
+        return True
+
+    def resume(self, now: float) -> bool:
+        """True if this resumes a paused stream."""
+        if self.paused_at is None:
+            return False
+        # A pause before the first frame takes nothing from the streaming time.
+        self.paused_s += now - max(self.paused_at, self.first_frame_at or now)
+        self.paused_at = None
+        return True
+
+    def seconds(self, end: float) -> float:
+        if self.first_frame_at is None:
+            return 0.0
+        self.resume(end)
+        return max(0.0, end - self.first_frame_at - self.paused_s)
+
+
 class SimulatedStudent:
     """One student page: sends its behaviour's frames, paced open or closed loop, and reads its feedback."""
 
@@ -126,15 +176,17 @@ class SimulatedStudent:
         self.plan, self.account, self.behaviour, self.phase_s, self.feed = plan, account, behaviour, phase_s, feed
         self.on_latency = on_latency
         self.stats = StudentStats(username=account.username, behaviour=behaviour.name)
-        self.connected = False
+        self.connected = self.opened = False
         self.answered = asyncio.Event()
         self.in_flight: deque[tuple[int, float]] = deque()  # (the server's frame number, sent at)
+        self.streaming = StreamingTime()
+        self.next_frame_at = 0.0
         self.refusal: dict | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
             async with open_socket(self.plan, "student", self.account.token) as socket:
-                self.connected = True
+                self.connected = self.opened = True
                 receiving = asyncio.ensure_future(self.receive(socket))
                 try:
                     await self.send(socket, stop)
@@ -153,55 +205,50 @@ class SimulatedStudent:
 
     async def send(self, socket: ClientConnection, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
+        started = self.next_frame_at = loop.time()
+        try:
+            while not stop.is_set():
+                step, offset = self.behaviour.step_at(loop.time() - started, phase_s=self.phase_s)
+                if isinstance(step, Pause):
+                    if self.streaming.pause(loop.time()):
+                        await socket.send(json.dumps({"type": "pause"}))
+                    await _sleep_unless(stop, step.seconds - offset)
+                    continue
+                if self.streaming.resume(loop.time()):
+                    await socket.send(json.dumps({"type": "resume"}))
+                sent_at = await self.send_frame(socket, self.feed.message(step.frame_at(offset)))
+                await self.wait_for_next_frame(sent_at, stop)
+        finally:  # also when the server closed the socket
+            self.stats.streaming_s = self.streaming.seconds(loop.time())
+
+    async def send_frame(self, socket: ClientConnection, message: bytes | str) -> float:
+        sent_at = asyncio.get_running_loop().time()
+        self.stats.sent += 1
+        self.in_flight.append((self.stats.sent, sent_at))  # the server numbers binary frames from 1, as they arrive
+        self.stats.most_in_flight = max(self.stats.most_in_flight, len(self.in_flight))
+        self.stats.bytes_up += len(message)
+        self.streaming.frame(sent_at)
+        self.answered.clear()
+        await socket.send(message)
+        return sent_at
+
+    async def wait_for_next_frame(self, sent_at: float, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         gap_s = 1.0 / self.plan.fps
-        started = next_at = loop.time()
-        first_frame_at = paused_at = None
-        paused_s = 0.0
-        while not stop.is_set():
-            now = loop.time()
-            step, offset = self.behaviour.step_at(now - started, phase_s=self.phase_s)
-            if isinstance(step, Pause):
-                if paused_at is None:
-                    paused_at = now
-                    await socket.send(json.dumps({"type": "pause"}))
-                await _sleep_unless(stop, step.seconds - offset)
-                continue
-            if paused_at is not None:
-                paused_s += now - paused_at
-                paused_at = None
-                await socket.send(json.dumps({"type": "resume"}))
-            self.stats.sent += 1
-            self.in_flight.append((self.stats.sent, now))  # the server numbers binary frames from 1, as they arrive
-            self.stats.most_in_flight = max(self.stats.most_in_flight, len(self.in_flight))
-            self.answered.clear()
-            message = self.feed.message(step.frame_at(offset))
-            self.stats.bytes_up += len(message)
-            await socket.send(message)
-            first_frame_at = now if first_frame_at is None else first_frame_at
-            if self.plan.closed_loop:
-                # Like the page: the next frame when the answer comes, never sooner than the cap allows.
-                try:
-                    await asyncio.wait_for(self.answered.wait(), max(ANSWER_TIMEOUT_S, gap_s))
-                except TimeoutError:
-                    pass
-                next_at = now + gap_s
-            else:
-                next_at = max(next_at + gap_s, loop.time())  # late: carry on from now, no burst to catch up
-            await _sleep_unless(stop, next_at - loop.time())
-        end = loop.time()
-        if paused_at is not None:
-            paused_s += end - paused_at
-        if first_frame_at is not None:
-            self.stats.streaming_s = max(0.0, end - first_frame_at - paused_s)
+        if self.plan.closed_loop:
+            # Like the page: the next frame when the answer comes, never sooner than the cap allows.
+            try:
+                await asyncio.wait_for(self.answered.wait(), max(ANSWER_TIMEOUT_S, gap_s))
+            except TimeoutError:
+                pass
+            self.next_frame_at = sent_at + gap_s
+        else:
+            # Open loop: on a fixed beat; when late, carry on from now rather than burst to catch up.
+            self.next_frame_at = max(self.next_frame_at + gap_s, loop.time())
+        await _sleep_unless(stop, self.next_frame_at - loop.time())
 
     async def drain(self) -> None:
-        deadline = asyncio.get_running_loop().time() + DRAIN_S
-        while self.in_flight and asyncio.get_running_loop().time() < deadline:
-            self.answered.clear()
-            try:
-                await asyncio.wait_for(self.answered.wait(), deadline - asyncio.get_running_loop().time())
-            except TimeoutError:
-                break
+        await _wait_until(lambda: not self.in_flight, self.answered, DRAIN_S)
 
     async def receive(self, socket: ClientConnection) -> None:
         loop = asyncio.get_running_loop()
@@ -255,20 +302,27 @@ class WatchingTeacher:
     def __init__(self, plan: LoadPlan) -> None:
         self.plan = plan
         self.stats = TeacherStats()
+        self.left: set[str] = set()
+        self.someone_left = asyncio.Event()
 
-    async def run(self, stop: asyncio.Event) -> None:
-        refusal = None
+    async def run(self, students_gone: asyncio.Event, students: list[SimulatedStudent]) -> None:
         try:
             async with open_socket(self.plan, "teacher", self.plan.teacher_token) as socket:
                 reading = asyncio.ensure_future(self.read(socket))
-                stopping = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                stopping.cancel()
+                gone = asyncio.ensure_future(students_gone.wait())
+                await asyncio.wait({reading, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if not reading.done():
+                    await self.see_them_leave({student.account.username for student in students if student.opened})
+                gone.cancel()
                 await socket.close()
                 refusal = await reading
                 self.stats.closed_by_server = _closed_by_server(socket, refusal)
         except (OSError, InvalidHandshake, TimeoutError) as error:
             self.stats.connect_error = f"could not open {self.plan.socket_url('teacher')}: {error}"
+
+    async def see_them_leave(self, usernames: set[str]) -> None:
+        """Wait, a little, for the server's student.left of everyone who was connected."""
+        await _wait_until(lambda: usernames <= self.left, self.someone_left, DRAIN_S)
 
     async def read(self, socket: ClientConnection) -> dict | None:
         refusal = None
@@ -283,6 +337,9 @@ class WatchingTeacher:
                         self.stats.note(student)
                 elif kind in ("student.update", "student.joined", "student.left"):
                     self.stats.note(message["student"])
+                    if kind == "student.left":
+                        self.left.add(message["student"].get("username"))
+                        self.someone_left.set()
                 elif kind == "alert":
                     self.stats.alerts[message.get("kind")] += 1
                 elif kind == "error":
@@ -344,26 +401,30 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
         loop.add_signal_handler(signal_number, stop.set)
     server_samples = [sample_process(plan.server_pid)] if plan.server_pid is not None else []
     generator_start = sample_self()
-    teachers = [WatchingTeacher(plan) for _ in range(plan.teachers if plan.teacher_token else 0)]
+    teachers = [WatchingTeacher(plan) for _ in range(plan.teachers)]
     students: list[SimulatedStudent] = []
     progress = Progress(plan, students, teachers, server_samples, write_progress)
     for number, account in enumerate(plan.students):
         behaviour, phase_s = plan.behaviour_of(number)
         students.append(SimulatedStudent(plan, account, behaviour, phase_s, feed, on_latency=progress.record))
+    students_gone = asyncio.Event()  # teachers watch until the last student has left, answers drained
     try:
         started = loop.time()
-        teacher_tasks = [asyncio.ensure_future(teacher.run(stop)) for teacher in teachers]
-        student_tasks = [asyncio.ensure_future(student.run(stop)) for student in students]
+        teacher_tasks = [asyncio.ensure_future(teacher.run(students_gone, students)) for teacher in teachers]
+        everyone_left = asyncio.gather(*(student.run(stop) for student in students))
         progress_task = asyncio.ensure_future(progress.run(stop, started))
         if plan.seconds is not None:
             loop.call_later(plan.seconds, stop.set)
-        await stop.wait()
+        stopped = asyncio.ensure_future(stop.wait())
+        # The end: time is up, Ctrl-C or SIGTERM, or no student is left (the server went, or refused them all).
+        await asyncio.wait({everyone_left, stopped}, return_when=asyncio.FIRST_COMPLETED)
         ended = loop.time()
-        # One more sample while every student is still connected.
         if plan.server_pid is not None:
-            server_samples.append(sample_process(plan.server_pid))
-        await asyncio.gather(*student_tasks)
-        await asyncio.gather(*teacher_tasks, progress_task)
+            server_samples.append(sample_process(plan.server_pid))  # while the students are still connected
+        stop.set()
+        await everyone_left
+        students_gone.set()
+        await asyncio.gather(*teacher_tasks, progress_task, stopped)
     finally:
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signal_number)

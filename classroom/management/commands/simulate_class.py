@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -58,6 +59,9 @@ class Command(BaseCommand):
         if options["seconds"] < 0 or options["teachers"] < 0 or options["progress_every"] <= 0:
             raise CommandError("--seconds and --teachers must be 0 or more, --progress-every more than 0.")
         url = options["url"]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+            raise CommandError(f"--url must be like http://127.0.0.1:8000, not {url!r}.")
         if options["wait_for_server"] and not wait_for_server(url, seconds=options["wait_for_server"]):
             raise CommandError(f"No server answered at {http_base(url)}/healthz within {options['wait_for_server']:g} s.")
         code = options["code"]
@@ -88,8 +92,8 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(report.to_dict(), indent=2) if options["as_json"] else report.text())
         if problems := report.problems():
             raise CommandError(
-                f"{len(problems)} socket(s) did not stream. Is the server running at {url}, with this DATABASE_URL, "
-                "and is the host in its ALLOWED_HOSTS?"
+                f"{len(problems)} socket(s) could not open, or the server closed them (PROBLEM lines above). Is the "
+                f"server running at {url}, with this DATABASE_URL, and is the host in its ALLOWED_HOSTS?"
             )
 
     def feed_for(self, plan: LoadPlan) -> JpegFeed:
