@@ -438,6 +438,5 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
         teachers=[teacher.stats for teacher in teachers],
         server_pid=plan.server_pid,
         server_samples=server_samples,
-        server_before_students=server_samples[0] if server_samples else None,
         generator=(generator_start, sample_self()),
     )

@@ -26,6 +26,12 @@ def _rounded(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _ms(seconds: list[float], fraction: float) -> float | None:
+    """A percentile of durations in seconds, in milliseconds."""
+    value = percentile(seconds, fraction)
+    return None if value is None else round(1000 * value, 1)
+
+
 @dataclass
 class StudentStats:
     username: str
@@ -65,7 +71,7 @@ class StudentStats:
             "unanswered": self.unanswered,
             "most_in_flight": self.most_in_flight,
             "served_fps": round(self.served_fps, 2),
-            "latency_ms_p50": _rounded(1000 * p if (p := percentile(self.latencies_s, 0.5)) is not None else None),
+            "latency_ms_p50": _ms(self.latencies_s, 0.5),
             "first_latency_ms": _rounded(None if self.first_latency_s is None else 1000 * self.first_latency_s),
             "states": dict(self.states),
             "pauses_acknowledged": self.pauses_acknowledged,
@@ -149,8 +155,7 @@ class Report:
     students: list[StudentStats]
     teachers: list[TeacherStats]
     server_pid: int | None = None
-    server_samples: list[ProcessSample] = field(default_factory=list)
-    server_before_students: ProcessSample | None = None
+    server_samples: list[ProcessSample | None] = field(default_factory=list)  # the first before any student
     generator: tuple[ProcessSample, ProcessSample] | None = None
 
     def totals(self) -> dict[str, int]:
@@ -161,6 +166,7 @@ class Report:
             "skipped": sum(student.skipped for student in self.students),
             "errors": sum(errors.values()),
             "unanswered": sum(student.unanswered for student in self.students),
+            "most_in_flight": max((student.most_in_flight for student in self.students), default=0),
         }
 
     def bytes_per_frame(self) -> dict[str, float | None]:
@@ -177,9 +183,9 @@ class Report:
         processing = [ms for student in self.students for ms in student.processing_ms]
         rest = [ms for student in self.students for ms in student.rest_ms]
         return {
-            "p50": _rounded(1000 * p if (p := percentile(latencies, 0.5)) is not None else None),
-            "p95": _rounded(1000 * p if (p := percentile(latencies, 0.95)) is not None else None),
-            "p99": _rounded(1000 * p if (p := percentile(latencies, 0.99)) is not None else None),
+            "p50": _ms(latencies, 0.5),
+            "p95": _ms(latencies, 0.95),
+            "p99": _ms(latencies, 0.99),
             "server_processing_p50": _rounded(percentile(processing, 0.5)),
             "rest_p50": _rounded(percentile(rest, 0.5)),
             "rest_p90": _rounded(percentile(rest, 0.9)),
@@ -201,7 +207,7 @@ class Report:
         samples = [sample for sample in self.server_samples if sample is not None]
         if not samples:
             return {"pid": self.server_pid, "error": "no such local process"}
-        before = self.server_before_students or samples[0]
+        before = samples[0]
         connected = len([student for student in self.students if student.connect_error is None])
         peak = max(sample.rss_mb for sample in samples)
         return {
@@ -269,11 +275,11 @@ class Report:
             f"{self.duration_s:.1f} s, class {self.code} at {self.url}",
             f"frames    sent {data['sent']}, answered {data['answered']}, skipped {data['skipped']}, "
             f"errors {data['errors']}, unanswered at the end {data['unanswered']}; at most "
-            f"{max((student.most_in_flight for student in self.students), default=0)} in flight per student",
-            f"latency   p50 {_ms(latency['p50'])}, p95 {_ms(latency['p95'])}, p99 {_ms(latency['p99'])} "
-            f"(send to feedback), of which the server's decode, model and tracker p50 "
-            f"{_ms(latency['server_processing_p50'])}, the rest p50 {_ms(latency['rest_p50'])}, "
-            f"p90 {_ms(latency['rest_p90'])}",
+            f"{data['most_in_flight']} in flight per student",
+            f"latency   p50 {_shown_ms(latency['p50'])}, p95 {_shown_ms(latency['p95'])}, "
+            f"p99 {_shown_ms(latency['p99'])} (send to feedback), of which the server's decode, model and tracker p50 "
+            f"{_shown_ms(latency['server_processing_p50'])}, the rest p50 {_shown_ms(latency['rest_p50'])}, "
+            f"p90 {_shown_ms(latency['rest_p90'])}",
             f"served    {served['overall_fps']} frames/s in all; per student min {served['per_student_min_fps']}, "
             f"median {served['per_student_median_fps']} fps",
         ]
@@ -307,7 +313,7 @@ class Report:
         return "\n".join(lines)
 
 
-def _ms(value: float | None) -> str:
+def _shown_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 

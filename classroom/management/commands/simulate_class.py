@@ -63,7 +63,9 @@ class Command(BaseCommand):
         if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
             raise CommandError(f"--url must be like http://127.0.0.1:8000, not {url!r}.")
         if options["wait_for_server"] and not wait_for_server(url, seconds=options["wait_for_server"]):
-            raise CommandError(f"No server answered at {http_base(url)}/healthz within {options['wait_for_server']:g} s.")
+            raise CommandError(
+                f"No server answered at {http_base(url)}/healthz within {options['wait_for_server']:g} s."
+            )
         code = options["code"]
         classroom = Classroom.objects.select_related("teacher").filter(join_code=normalize_join_code(code)).first()
         if classroom is None:
