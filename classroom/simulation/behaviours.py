@@ -22,12 +22,8 @@ CLIP_FRAMES = 472
 class FrameRef(NamedTuple):
     """One picture a simulated camera shows: a frame of the clip (mirrored or not), or the empty room."""
 
-    index: int
+    index: int  # -1: the empty room
     mirrored: bool = False
-
-    @property
-    def is_empty_room(self) -> bool:
-        return self.index < 0
 
 
 EMPTY_ROOM = FrameRef(-1)

@@ -85,7 +85,3 @@ class JpegFeed:
 
     def message(self, frame: FrameRef) -> bytes:
         return self.jpegs[frame]
-
-    @property
-    def mean_bytes(self) -> float:
-        return sum(map(len, self.jpegs.values())) / len(self.jpegs)
