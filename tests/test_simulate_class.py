@@ -81,3 +81,18 @@ def test_it_says_which_sockets_could_not_open(demo_server):
     assert elsewhere.returncode == 1
     assert "could not open ws://127.0.0.1:9/ws/student/DEMOCLASS/" in elsewhere.stdout
     assert "Is the server running at http://127.0.0.1:9" in elsewhere.stderr
+
+
+def test_it_never_gives_consent_for_a_real_account(demo_server):
+    manage = [sys.executable, "manage.py", "shell", "-c"]
+    make_real_account = "from django.contrib.auth.models import User; User.objects.create_user('real02', password='x')"
+    subprocess.run([*manage, make_real_account], cwd=REPO_ROOT, env=demo_server.env, check=True, capture_output=True)
+
+    refused = simulate_class(demo_server, "--students", "2", "--seconds", "1", "--prefix", "real")
+
+    assert refused.returncode == 1
+    assert "real02 is a real account, not one simulate_class made" in refused.stderr
+    count_made = "from django.contrib.auth.models import User; print(User.objects.filter(username='real01').count())"
+    counted = subprocess.run([*manage, count_made], cwd=REPO_ROOT, env=demo_server.env, check=True,
+                             capture_output=True, text=True)
+    assert counted.stdout.splitlines()[-1] == "0", "nothing is made, not even the simulated student before it"

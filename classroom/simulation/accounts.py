@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from classroom.models import Classroom
@@ -41,16 +42,16 @@ def _token(user, made: list[Token]) -> str:
     return token.key
 
 
+@transaction.atomic
 def simulated_accounts(*, classroom: Classroom, students: int, prefix: str) -> SimulatedAccounts:
     """Students prefix01..prefixNN, members of `classroom` who have consented, and tokens for them and its teacher.
 
     Idempotent: a later run reuses the same accounts. A username taken by a real account (one with a password,
-    or not made here) raises NotASimulatedAccount, so nobody's consent is ever given for them.
+    or not made here) raises NotASimulatedAccount and nothing is made, so nobody's consent is ever given for them.
     """
     User = get_user_model()
     width = max(2, len(str(students)))
-    made: list[Token] = []
-    student_tokens = []
+    accounts = SimulatedAccounts(student_tokens=[], teacher_token="")
     for number in range(1, students + 1):
         username = f"{prefix}{number:0{width}d}"
         user, created = User.objects.get_or_create(
@@ -68,6 +69,6 @@ def simulated_accounts(*, classroom: Classroom, students: int, prefix: str) -> S
         except PermissionDenied as error:
             raise NotASimulatedAccount(f"{username}: {error}") from error
         membership_consent(membership=membership)
-        student_tokens.append((username, _token(user, made)))
-    return SimulatedAccounts(student_tokens=student_tokens, teacher_token=_token(classroom.teacher, made),
-                             made_tokens=made)
+        accounts.student_tokens.append((username, _token(user, accounts.made_tokens)))
+    accounts.teacher_token = _token(classroom.teacher, accounts.made_tokens)
+    return accounts
