@@ -4,7 +4,8 @@ A feed maps a FrameRef to the WebSocket message the student page would send for 
 calls `message()`, so sending something else for the same picture is another feed:
 - JpegFeed: the page's frame path, binary JPEG at the page's width and quality (docs/protocol.md).
 - On-device mode (issue 13): the page runs the face model itself and sends measurements. Its feed would compute
-  each picture's measurements once, here, and return the encoded measurement message; nothing else changes.
+  each picture's measurements once, here, and return the encoded measurement message; the scripts, the
+  pacing and the report stay as they are.
 """
 
 from __future__ import annotations

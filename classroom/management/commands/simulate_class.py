@@ -99,7 +99,10 @@ class Command(BaseCommand):
             )
 
     def feed_for(self, plan: LoadPlan) -> JpegFeed:
-        """Every picture the students will show, encoded once as the page would send it."""
+        """Every picture the students will show, encoded once as the page would send it.
+
+        An --on-device mode (the page sends face measurements instead of frames) would choose its feed here.
+        """
         behaviours = [plan.behaviour_of(number)[0] for number in range(len(plan.students))]
         for account, behaviour in zip(plan.students, behaviours):
             self.stderr.write(f"  {account.username}: {behaviour.name}, {behaviour.description}")
