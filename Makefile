@@ -53,7 +53,21 @@ run: setup
 	@$(BIN)/python manage.py close_stale_sessions
 	@# Frames up to vision's own 2 MB limit (2.7 MB as base64) reach our decoder and its clear error,
 	@# instead of Daphne's default 1 MB cut-off closing the socket.
-	$(BIN)/daphne -b 127.0.0.1 -p $${PORT:-8000} --websocket-max-message-size 3000000 smartsession.asgi:application
+	@# exec: make's child is Daphne itself, not a shell, so a SIGTERM make passes on (make demo's) reaches it.
+	exec $(BIN)/daphne -b 127.0.0.1 -p $${PORT:-8000} --websocket-max-message-size 3000000 smartsession.asgi:application
+
+# A live class with no webcams: `make run`'s server, and simulated students on the demo class who play the
+# committed demo clip (manage.py simulate_class) until Ctrl-C, which stops both. DEMO_SECONDS=N stops them after
+# N seconds; DEMO_STUDENTS sets how many (six behaviours, taken in turn).
+.PHONY: demo
+DEMO_STUDENTS ?= 12
+DEMO_SECONDS ?= 0
+demo: REQUIRE_NODE := 1
+demo: setup
+	@$(MAKE) --no-print-directory run & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null' EXIT; \
+	$(BIN)/python manage.py simulate_class --class DEMOCLASS --students $(DEMO_STUDENTS) --closed-loop \
+		--seconds $(DEMO_SECONDS) --wait-for-server 120
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

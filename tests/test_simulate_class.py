@@ -1,0 +1,98 @@
+"""`manage.py simulate_class` against a real Daphne, as `make demo` runs it: its report, and what a teacher saw."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from browser_fixtures import REPO_ROOT, Daphne
+
+from classroom.simulation.behaviours import BEHAVIOURS
+
+pytestmark = pytest.mark.slow
+
+SECONDS = 12
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    """`make demo`'s server: the demo class on a Daphne of its own, with its own SQLite database."""
+    daphne = Daphne(tmp_path_factory.mktemp("demo-server"))
+    for command in (["migrate", "--no-input", "-v", "0"], ["seed_demo", "--students", "0"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=REPO_ROOT, env=daphne.env, check=True,
+                       capture_output=True)
+    daphne.start()
+    try:
+        yield daphne
+    finally:
+        daphne.stop()
+
+
+def simulate_class(server: Daphne, *options: str, url: str = "") -> subprocess.CompletedProcess:
+    command = [sys.executable, "manage.py", "simulate_class", "--class", "democlass", "--url", url or server.url,
+               *options]
+    return subprocess.run(command, cwd=REPO_ROOT, env=server.env, capture_output=True, text=True, timeout=180)
+
+
+def test_it_streams_every_behaviour_to_a_real_server_and_a_teacher_sees_them(demo_server):
+    finished = simulate_class(demo_server, "--students", str(len(BEHAVIOURS)), "--fps", "5",
+                              "--seconds", str(SECONDS), "--teachers", "1", "--progress-every", "4",
+                              "--server-pid", str(demo_server.process.pid), "--json")
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    report = json.loads(finished.stdout)
+
+    assert report["problems"] == [] and report["errors"] == 0, finished.stdout
+    # Every frame was answered, replaced by a newer one (the server's `skipped`), or still in flight at the end.
+    assert report["sent"] == report["answered"] + report["skipped"] + report["unanswered"], finished.stdout
+    assert all(student["answered"] > 0 for student in report["students"]), report["students"]
+    assert report["latency_ms"]["p50"] > 0 and report["served"]["per_student_min_fps"] > 0, report["served"]
+    assert report["server"]["cpu_percent"] > 0 and report["server"]["rss_mb_peak"] > 0, report["server"]
+    assert "students connected" in finished.stderr, "a progress line every few seconds"
+
+    (teacher,) = report["teachers"]
+    assert teacher["messages"]["snapshot"] == 1 and teacher["updates"] > 0, teacher["messages"]
+    assert teacher["messages"]["student.left"] == len(BEHAVIOURS), "teachers watch until every student has left"
+    by_behaviour = report["behaviours"]
+    for behaviour in BEHAVIOURS:
+        if behaviour.shows == "paused":
+            assert by_behaviour[behaviour.name]["paused"] == 1, "the teacher saw the pausing student paused"
+        else:
+            assert by_behaviour[behaviour.name]["teacher_saw"].get(behaviour.shows), (behaviour.name, by_behaviour)
+
+    students = {student["behaviour"]: student for student in report["students"]}
+    assert students["pausing"]["pauses_acknowledged"] == 1
+    # Paused after 3 s of a 12 s run, so it sent far fewer frames than a student who never paused.
+    assert students["pausing"]["sent"] < students["attentive"]["sent"] / 2
+
+
+def test_it_paces_closed_loop_like_the_student_page(demo_server):
+    # After the test above, so the server has loaded its models: a first frame slower than the page's 2 s
+    # fallback would rightly send a second frame before the first is answered.
+    finished = simulate_class(demo_server, "--students", "1", "--fps", "30", "--seconds", "3", "--closed-loop",
+                              "--behaviour", "whole_clip", "--json")
+    assert finished.returncode == 0, finished.stderr
+    (student,) = json.loads(finished.stdout)["students"]
+    assert student["most_in_flight"] == 1, "the next frame waits for the last one's feedback"
+    assert student["skipped"] == 0 and 3 <= student["sent"] <= 30 * 3 + 1
+
+
+def test_it_says_which_sockets_could_not_open(demo_server):
+    elsewhere = simulate_class(demo_server, "--students", "1", "--seconds", "1", url="http://127.0.0.1:9")
+    assert elsewhere.returncode == 1
+    assert "could not open ws://127.0.0.1:9/ws/student/DEMOCLASS/" in elsewhere.stdout
+    assert "Is the server running at http://127.0.0.1:9" in elsewhere.stderr
+
+
+def test_it_never_gives_consent_for_a_real_account(demo_server):
+    manage = [sys.executable, "manage.py", "shell", "-c"]
+    make_real_account = "from django.contrib.auth.models import User; User.objects.create_user('real02', password='x')"
+    subprocess.run([*manage, make_real_account], cwd=REPO_ROOT, env=demo_server.env, check=True, capture_output=True)
+
+    refused = simulate_class(demo_server, "--students", "2", "--seconds", "1", "--prefix", "real")
+
+    assert refused.returncode == 1
+    assert "real02 is a real account, not one simulate_class made" in refused.stderr
+    count_made = "from django.contrib.auth.models import User; print(User.objects.filter(username='real01').count())"
+    counted = subprocess.run([*manage, count_made], cwd=REPO_ROOT, env=demo_server.env, check=True,
+                             capture_output=True, text=True)
+    assert counted.stdout.splitlines()[-1] == "0", "nothing is made, not even the simulated student before it"
