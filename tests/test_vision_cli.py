@@ -143,7 +143,7 @@ def test_it_names_the_file_and_line_of_a_label_it_cannot_read(tmp_path):
     assert f"{tmp_path / 'labels.csv'}, line 2: faces must be a whole number, not 'two'" in result.stderr
 
 
-def test_it_benchmarks_and_prints_the_ratio_to_bare_inference(shared_testdata):
+def test_it_benchmarks_and_prints_the_ratio_to_bare_inference():
     result = vision_cli("bench", "--frames", "3", "--rounds", "1", "--workers", "2", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)

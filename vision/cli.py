@@ -18,7 +18,8 @@ from .tracker import EXPERIMENTAL_STATES
 DEFAULT_DATA_DIR = Path(
     os.environ.get("SMARTSESSION_TESTDATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "testdata"
 )
-DEFAULT_BENCH_VIDEO = DEFAULT_DATA_DIR / "pyfeat" / "WolfgangLanger_Pexels.mp4"
+# The demo clip committed with the load generator (its SOURCE.txt gives the licence), so bench runs on a fresh clone.
+DEFAULT_BENCH_VIDEO = Path(__file__).resolve().parent.parent / "classroom" / "simulation" / "clip" / "WolfgangLanger_Pexels.mp4"
 # `evaluate --readme FILE` replaces what stands between these two lines of FILE with the report, in a code block.
 README_BEGIN = "<!-- vision evaluate: begin (written by python -m vision evaluate --readme README.md) -->"
 README_END = "<!-- vision evaluate: end -->"
