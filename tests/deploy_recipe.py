@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
+
+import dj_database_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RENDER = REPO_ROOT / "deploy" / "render.py"
@@ -41,3 +45,22 @@ def unit_setting(unit: Path, name: str) -> str:
 def unit_command(unit: Path, instance: str = "") -> list[str]:
     """The unit's ExecStart as an argument list, with %i (the instance, our port) filled in."""
     return shlex.split(unit_setting(unit, "ExecStart").replace("%i", instance))
+
+
+def fresh_database(stack: ExitStack, folder: Path, suffix: str) -> str:
+    """A fresh PostgreSQL database beside the suite's (its name + `suffix`) when DATABASE_URL is PostgreSQL,
+    else a SQLite file in `folder`; dropped when `stack` closes."""
+    url = os.getenv("DATABASE_URL", "")
+    if not url or "postgresql" not in dj_database_url.parse(url)["ENGINE"]:
+        return f"sqlite:///{folder / 'db.sqlite3'}"
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    name = f"{config['NAME']}_{suffix}"
+    admin = psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"],
+                            password=config["PASSWORD"] or None, dbname="postgres", autocommit=True)
+    stack.callback(admin.close)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    stack.callback(lambda: admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return url.rsplit("/", 1)[0] + f"/{name}"

@@ -25,10 +25,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import dj_database_url
 import pytest
 from browser_fixtures import PageServer, free_port, log_in, open_page, wait_until_serving
-from deploy_recipe import REPO_ROOT, read_env_file, render, unit_command, unit_setting
+from deploy_recipe import REPO_ROOT, fresh_database, read_env_file, render, unit_command, unit_setting
 from test_browser_pages import PRESENT, SEEN_WITHIN_MS, card_of, state_is
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared_data, pytest.mark.slow]
@@ -113,24 +112,6 @@ def _required(program: str, how: str) -> str:
     return found
 
 
-def _database(stack: ExitStack, folder: Path) -> str:
-    """A fresh PostgreSQL database beside the suite's when DATABASE_URL is PostgreSQL, else a SQLite file."""
-    url = os.getenv("DATABASE_URL", "")
-    if not url or "postgresql" not in dj_database_url.parse(url)["ENGINE"]:
-        return f"sqlite:///{folder / 'db.sqlite3'}"
-    import psycopg
-
-    config = dj_database_url.parse(url)
-    name = f"{config['NAME']}_topology"
-    admin = psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"],
-                            password=config["PASSWORD"] or None, dbname="postgres", autocommit=True)
-    stack.callback(admin.close)
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{name}"')
-    stack.callback(lambda: admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return url.rsplit("/", 1)[0] + f"/{name}"
-
-
 def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     certificate, key = folder / "localhost.pem", folder / "localhost.key"
     subprocess.run(
@@ -165,7 +146,7 @@ def topology(tmp_path, collected_static, chromium_executable) -> Topology:
         rendered = render(
             tmp_path / "rendered", SERVER_NAME="localhost", HTTPS_PORT=str(https_port), HTTP_PORT=str(http_port),
             DAPHNE_PORTS=",".join(map(str, daphne_ports)), APP_DIR=str(REPO_ROOT), USER="root",
-            DATABASE_URL=_database(stack, tmp_path), REDIS_URL=redis.url, TLS_CERTIFICATE=str(certificate),
+            DATABASE_URL=fresh_database(stack, tmp_path, "topology"), REDIS_URL=redis.url, TLS_CERTIFICATE=str(certificate),
             TLS_CERTIFICATE_KEY=str(key), STATIC_ROOT=str(collected_static), VISION_WORKERS="1",
         )
         env = {"PATH": os.environ["PATH"], **read_env_file(rendered / "smartsession.env")}
