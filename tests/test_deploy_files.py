@@ -85,3 +85,13 @@ def test_the_message_limits_let_the_largest_frame_through_everywhere(rendered):
     nginx_limit = re.search(r"client_max_body_size (\d+)m;", (rendered / "nginx" / "smartsession.conf").read_text())
     assert unit_limit == make_limit >= largest
     assert int(nginx_limit.group(1)) * 1024 * 1024 >= largest
+
+
+@pytest.mark.parametrize(("bind", "expected"), [(None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")])
+def test_make_run_listens_on_bind(bind, expected):
+    # `make -n` prints the commands without running them (the sub-make for the front-end packages included).
+    arguments = ["make", "-n", "run"] + ([f"BIND={bind}"] if bind else [])
+    env = {key: value for key, value in os.environ.items() if key not in ("BIND", "MAKEFLAGS", "MAKELEVEL")}
+    result = subprocess.run(arguments, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"/daphne -b {re.escape(expected)} -p \S+ --websocket-max-message-size", result.stdout)
