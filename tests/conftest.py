@@ -245,6 +245,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def ada(make_user, fast_password_hashing):
+    """A user "ada" who logs in with the password "ada-passphrase" (for tests of logins and tokens)."""
+    user = make_user("ada")
+    user.set_password("ada-passphrase")
+    user.save()
+    return user
+
+
 def _close_in_memory_database_connections_of_this_thread() -> None:
     from django.db import connections
     from django.db.backends.base.base import BaseDatabaseWrapper

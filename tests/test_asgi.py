@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 
 from smartsession.asgi import application

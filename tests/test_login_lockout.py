@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from axes.models import AccessAttempt
 from django.db.models import F
 
-PASSWORD = "the-right-passphrase"
-
-
-@pytest.fixture
-def ada(make_user, fast_password_hashing):
-    user = make_user("ada")
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+PASSWORD = "ada-passphrase"  # the `ada` fixture's
 
 
 def log_in(client, password: str, address: str = "127.0.0.1"):

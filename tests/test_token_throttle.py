@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from smartsession.throttles import TokenRequestThrottle
 
-PASSWORD = "the-right-passphrase"
-
-
-@pytest.fixture
-def ada(make_user, fast_password_hashing):
-    user = make_user("ada")
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+PASSWORD = "ada-passphrase"  # the `ada` fixture's
 
 
 def ask_for_token(client, address: str = "127.0.0.1"):
