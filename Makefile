@@ -1,12 +1,17 @@
 # `make run` and `make test` on a fresh machine: both start with `setup`, which is quick
 # when nothing changed. Needed: python3 (3.11+), make, and Node.js 18+ with npm for the pages'
-# front-end packages; everything else comes from PyPI and npm.
+# front-end packages; everything else comes from PyPI and npm. `make run` installs only the runtime lock
+# (requirements.txt), as a server would; `make test` adds the test tools (requirements-dev.txt).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# A copy of the requirements.txt last installed: pip runs again only when the lock's content changes.
+# Copies of the lock files last installed: pip runs again only when a lock's content changes.
 STAMP := $(VENV)/requirements.installed
+DEV_STAMP := $(VENV)/requirements-dev.installed
+# The address `make run` listens on. 127.0.0.1 keeps a development server off the network; see the README
+# ("Reaching the server from other machines") before changing it: cameras need HTTPS off localhost.
+BIND ?= 127.0.0.1
 
 # A copy of the package-lock.json last installed: npm ci runs again only when the lock changes.
 NPM_STAMP := node_modules/.smartsession-lock.json
@@ -14,7 +19,7 @@ NPM_STAMP := node_modules/.smartsession-lock.json
 # browser tests then skip and say why), so a machine without Node.js can still run the suite.
 REQUIRE_NODE ?= 0
 
-.PHONY: setup frontend run test screenshots
+.PHONY: setup dev-packages frontend run test screenshots
 
 setup:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -25,10 +30,16 @@ setup:
 	@# --no-deps: the lock lists every package; see the top of requirements.txt for what it leaves out and why.
 	@cmp -s requirements.txt $(STAMP) || { \
 		$(BIN)/python -m pip install --no-deps -r requirements.txt && cp requirements.txt $(STAMP); }
-	@$(BIN)/python -m smartsession.envcheck
+	@$(BIN)/python -m smartsession.envcheck requirements.txt
 	@$(MAKE) --no-print-directory frontend REQUIRE_NODE=$(REQUIRE_NODE)
 	@$(BIN)/python manage.py check_face_model
 	@$(BIN)/python manage.py migrate --no-input --verbosity 0
+
+# The test tools, on top of the runtime lock.
+dev-packages: setup
+	@cmp -s requirements-dev.txt $(DEV_STAMP) || { \
+		$(BIN)/python -m pip install --no-deps -r requirements-dev.txt && cp requirements-dev.txt $(DEV_STAMP); }
+	@$(BIN)/python -m smartsession.envcheck requirements.txt requirements-dev.txt
 
 frontend:
 	@if node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' 2>/dev/null \
@@ -54,7 +65,7 @@ run: setup
 	@# Frames up to vision's own 2 MB limit (2.7 MB as base64) reach our decoder and its clear error,
 	@# instead of Daphne's default 1 MB cut-off closing the socket.
 	@# exec: make's child is Daphne itself, not a shell, so a SIGTERM make passes on (make demo's) reaches it.
-	exec $(BIN)/daphne -b 127.0.0.1 -p $${PORT:-8000} --websocket-max-message-size 3000000 smartsession.asgi:application
+	exec $(BIN)/daphne -b $(BIND) -p $${PORT:-8000} --websocket-max-message-size 3000000 smartsession.asgi:application
 
 # A live class with no webcams: `make run`'s server, and simulated students on the demo class who play the
 # committed demo clip (manage.py simulate_class) until Ctrl-C, which stops both. DEMO_SECONDS=N stops them after
@@ -69,10 +80,10 @@ demo: setup
 	$(BIN)/python manage.py simulate_class --class DEMOCLASS --students $(DEMO_STUDENTS) --closed-loop \
 		--seconds $(DEMO_SECONDS) --wait-for-server 120
 
-test: setup
+test: dev-packages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Regenerates docs/screenshots/ from a real browser session (Chromium, fake camera playing a shared clip).
 screenshots: REQUIRE_NODE := 1
-screenshots: setup
+screenshots: dev-packages
 	$(BIN)/pytest tests/test_browser_screenshots.py -p no:cacheprovider --screenshots=docs/screenshots

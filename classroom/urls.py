@@ -6,7 +6,6 @@ from . import history_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("join/", views.join, name="join"),
     path("class/<str:code>/", views.student_class, name="student-class"),
     path("class/<str:code>/consent/", views.consent, name="class-consent"),

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from sessions_app.services import class_engagement_timeline
 
 from .forms import AccommodationForm, ClassroomCreateForm, JoinForm, SwitchForm
+from .join_limit import limit_join_guesses
 from .models import Classroom, Membership
 from .roles import is_teacher
 from .services import (
@@ -74,15 +75,9 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "classroom/my_classes.html", {"memberships": memberships, "form": JoinForm()})
 
 
-@require_safe
-def healthz(request: HttpRequest) -> JsonResponse:
-    # Touches neither the database nor Redis: it answers "is this process serving HTTP",
-    # so load tests measure the server itself and a slow database doesn't get the process restarted.
-    return JsonResponse({"status": "ok"})
-
-
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@limit_join_guesses
 def join(request: HttpRequest) -> HttpResponse:
     form = JoinForm(request.POST or None, initial={"code": request.GET.get("code", "")})
     if request.method == "POST" and form.is_valid():

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import TOTAL_FIELDS, MetricSample, Session
@@ -39,6 +41,8 @@ class SessionEndInputSerializer(serializers.Serializer):
         return value
 
 
+# A string in the schema: OpenAPI has no "date or date-time" format (check --deploy warned without this).
+@extend_schema_field(OpenApiTypes.STR)
 class DateOrDateTimeField(serializers.Field):
     """An ISO 8601 date (2026-03-01) or date and time (2026-03-01T09:30:00Z)."""
 

@@ -18,6 +18,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -32,6 +33,9 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from .models import TOTAL_FIELDS, MetricSample, Session
+
+# One line when a session starts and one when it ends, after the commit; ids and numbers only.
+logger = logging.getLogger("smartsession.sessions")
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -111,6 +115,7 @@ def session_start(
                 session = Session.objects.create(
                     student=student, classroom=classroom, started_at=started_at or timezone.now()
                 )
+                transaction.on_commit(lambda: _log_started(session))
                 return session, True
         except IntegrityError as error:
             conflict = error
@@ -194,6 +199,26 @@ def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, An
     for field, value in totals.items():
         setattr(session, field, value)
     session.save()
+    transaction.on_commit(lambda: _log_ended(session, samples=len(samples)))
+
+
+def _log_started(session: Session) -> None:
+    logger.info(
+        "session %s started: student %s, class %s",
+        session.pk, session.student_id, session.classroom_id,
+        extra={"event": "session.started", "session_id": session.pk, "student_id": session.student_id,
+               "classroom_id": session.classroom_id},
+    )
+
+
+def _log_ended(session: Session, *, samples: int) -> None:
+    seconds = round((session.ended_at - session.started_at).total_seconds())
+    logger.info(
+        "session %s ended: student %s, class %s, %s s, %s samples",
+        session.pk, session.student_id, session.classroom_id, seconds, samples,
+        extra={"event": "session.ended", "session_id": session.pk, "student_id": session.student_id,
+               "classroom_id": session.classroom_id, "duration_s": seconds, "samples": samples},
+    )
 
 
 def _per_minute(count: int, duration: timedelta) -> float | None:

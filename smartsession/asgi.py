@@ -10,29 +10,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smartsession.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 import classroom.routing  # noqa: E402
 from classroom.auth import SmartSessionAuthStack  # noqa: E402
 from classroom.lifecycle import ServerLifecycle  # noqa: E402
-
-# Plain `daphne` (unlike `manage.py runserver`) serves no static files; in development we
-# serve them from the app so `make run` shows a styled page. With DEBUG off, static files
-# are for the deployment in front (collectstatic into STATIC_ROOT).
-http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
+from smartsession.origins import OriginValidator  # noqa: E402
 
 # ServerLifecycle: under Daphne, SIGTERM ends every stream with its record written before the process stops.
 application = ServerLifecycle(ProtocolTypeRouter(
     {
-        "http": http_app,
-        # The origin check keeps other web sites' pages from opening sockets with our users' cookies.
-        # It also refuses a handshake with no Origin header at all (unless ALLOWED_HOSTS has "*"), so
-        # non-browser clients must send one naming an allowed host, e.g. "Origin: http://localhost".
+        # Static files are served by ServeStaticMiddleware (settings.MIDDLEWARE), with DEBUG on or off.
+        "http": django_asgi_app,
+        # The origin check keeps other web sites' pages, and other programs on this machine, from opening
+        # sockets with our users' cookies: scheme, host and port must match (smartsession/origins.py).
         # Then the session cookie, else an `Authorization: Token` header, sets scope["user"].
-        "websocket": AllowedHostsOriginValidator(
-            SmartSessionAuthStack(URLRouter(classroom.routing.websocket_urlpatterns))
-        ),
+        "websocket": OriginValidator(SmartSessionAuthStack(URLRouter(classroom.routing.websocket_urlpatterns))),
     }
 ))

@@ -1,6 +1,7 @@
-"""Checks that the virtualenv is the one requirements.txt describes; `make setup` runs it after installing.
+"""Checks that the virtualenv is the one the lock files describe; `make setup` runs it after installing.
 
-Run as `python -m smartsession.envcheck`: prints what is wrong and exits 1, or prints one OK line.
+Run as `python -m smartsession.envcheck [LOCK ...]` (default: requirements.txt, the runtime lock; `make test`
+adds requirements-dev.txt): prints what is wrong and exits 1, or prints one OK line.
 It imports no Django, so it works before migrations and settings matter.
 """
 
@@ -14,13 +15,15 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = REPO_ROOT / "requirements.txt"
+DEV_REQUIREMENTS = REPO_ROOT / "requirements-dev.txt"
 MINIMUM_PYTHON = (3, 11)
 HEADLESS_OPENCV = "opencv-python-headless"
 # The other OpenCV wheels on PyPI. All four install the same cv2 folder, so a second one silently
 # replaces our files; the GUI builds also need X11/GL libraries that servers and CI lack.
 OTHER_OPENCV = ("opencv-python", "opencv-contrib-python", "opencv-contrib-python-headless")
-FIX = "Delete .venv and run `make setup` again; install packages only with --no-deps from requirements.txt."
+FIX = "Delete .venv and run `make setup` again; install packages only with --no-deps from the lock files."
 
 
 def pinned_requirements(path: Path = REQUIREMENTS) -> dict[str, str]:
@@ -69,24 +72,29 @@ def pin_problems(pins: dict[str, str]) -> list[str]:
     return problems
 
 
-def problems() -> list[str]:
+def problems(locks: list[Path] | None = None) -> list[str]:
     found = []
     if sys.version_info < MINIMUM_PYTHON:
         found.append(f"Python {'.'.join(map(str, MINIMUM_PYTHON))} or newer is needed; this is {sys.version.split()[0]}.")
-    found += pin_problems(pinned_requirements())
+    pins: dict[str, str] = {}
+    for lock in locks or [REQUIREMENTS]:
+        pins.update(pinned_requirements(lock))
+    found += pin_problems(pins)
     found += opencv_problems()
     return found
 
 
-def main() -> int:
-    found = problems()
+def main(argv: list[str] | None = None) -> int:
+    locks = [Path(name) for name in (sys.argv[1:] if argv is None else argv)] or [REQUIREMENTS]
+    found = problems(locks)
+    names = " and ".join(lock.name for lock in locks)
     if found:
-        print("The virtualenv is not what requirements.txt describes:", file=sys.stderr)
+        print(f"The virtualenv is not what {names} describes:", file=sys.stderr)
         for problem in found:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     cv2 = importlib.import_module("cv2")
-    print(f"Environment OK: Python {sys.version.split()[0]}, OpenCV {cv2.__version__} ({HEADLESS_OPENCV}), all pins installed.")
+    print(f"Environment OK: Python {sys.version.split()[0]}, OpenCV {cv2.__version__} ({HEADLESS_OPENCV}), all pins of {names} installed.")
     return 0
 
 

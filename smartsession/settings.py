@@ -8,6 +8,7 @@ connects to anything: DATABASE_URL and REDIS_URL are only parsed here.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -23,6 +24,10 @@ def envbool(name: str, default: str) -> bool:
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
 
 def envint(name: str, default: int) -> int:
@@ -60,7 +65,60 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-smartsession-development-key-never-use-in-production"
 
 # Django's test set-up adds "testserver" itself, so it is not needed here.
-ALLOWED_HOSTS = [host.strip() for host in os.getenv("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if host.strip()]
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+# --- Behind a TLS proxy (deploy/nginx): see docs/deployment.md -------------------------------------------------
+# Origins (scheme://host[:port]) trusted for unsafe requests from another origin, as Django's CSRF check
+# reads them. A page on the server's own origin needs none: nginx passes the browser's Host header through.
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+# Trust X-Forwarded-Proto only when a proxy we run is in front and sets it; a client could send it otherwise.
+BEHIND_PROXY = envbool("BEHIND_PROXY", "0")
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Production is HTTPS: cookies only over TLS, and plain-HTTP requests redirected. Liveness and readiness
+# probes from the machine itself (systemd, monitoring) talk plain HTTP to a Daphne port, so they are exempt.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "0" if DEBUG else "1")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# HSTS tells browsers to use HTTPS only, for this many seconds. 0 (off) by default: once sent it cannot be
+# taken back before it expires, so a school turns it on when HTTPS works (docs/deployment.md suggests a year).
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "1")
+# Preloading is a decision for whoever owns the school's whole domain, hard to undo, and meaningless on the
+# subdomain SmartSession usually runs on; so no preload, and check --deploy's reminder of it is silenced.
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "0")
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# WebSocket handshakes are accepted from the server's own origin (the Host the browser asked for, if it is in
+# ALLOWED_HOSTS, with the scheme of the connection) and from these origins, compared by scheme, host and
+# port (smartsession/origins.py). By default: CSRF_TRUSTED_ORIGINS, and http://<host>:<PORT> for each
+# ALLOWED_HOSTS name, the address `make run` serves, for scripts that name it.
+PORT = envint("PORT", 8000)
+WEBSOCKET_ALLOWED_ORIGINS = envlist(
+    "WEBSOCKET_ALLOWED_ORIGINS",
+    ",".join(
+        CSRF_TRUSTED_ORIGINS
+        + [f"http://{host}:{PORT}" for host in ALLOWED_HOSTS if not host.startswith((".", "*"))]
+    ),
+)
+
+# The Content-Security-Policy header on every response (smartsession/csp.py): our own scripts, styles and
+# sockets only, no inline script, nothing from elsewhere. Data blocks from json_script are not scripts.
+# style-src-attr allows style="" attributes, which cannot run code.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 INSTALLED_APPS = [
     # First, so that `runserver` is Daphne's ASGI server rather than Django's WSGI one.
@@ -72,23 +130,37 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     # Swagger UI's files from our own static files: no CDN, so /api/docs/ works offline and visits don't leak.
     "drf_spectacular_sidecar",
+    "servestatic",
     "classroom",
     "sessions_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "smartsession.csp.content_security_policy",
+    # Static files from the app itself, before anything touches the session or the database; in
+    # development (DEBUG) straight from the source folders, in production from collectstatic's STATIC_ROOT.
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "smartsession.urls"
@@ -138,6 +210,21 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Rate-limit counters (the token endpoint's throttle, join-code guesses) must be shared by every Daphne
+# process, so they live in Redis when there is one; one process alone counts in its own memory.
+# smartsession.cache lets requests through, uncounted, while Redis is away, rather than failing them.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "smartsession.cache.FailOpenRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "smartsession",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "smartsession"}}
+
 # Threads for face analysis, apart from the event loop and the shared sync thread (see STYLE.md).
 VISION_WORKERS = envint("VISION_WORKERS", os.cpu_count() or 1)
 if VISION_WORKERS < 1:
@@ -154,7 +241,35 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # POST /api/auth/token/ per client address (smartsession/throttles.py); "N/second|minute|hour|day".
+    "DEFAULT_THROTTLE_RATES": {"auth_token": os.getenv("SMARTSESSION_TOKEN_RATE", "") or "30/minute"},
+    # The client address is REMOTE_ADDR, never a client-sent X-Forwarded-For: behind nginx, Daphne's
+    # --proxy-headers already puts the address nginx saw there (deploy/).
+    "NUM_PROXIES": 0,
 }
+
+# django-axes: after this many failed logins for one username from one address, that pair is refused for the
+# lockout time, right password or not. Per pair, because a whole school shares one address behind its NAT:
+# locking the address would lock the school out, and locking the name alone lets anyone lock a teacher out
+# from anywhere. The attempts are kept in the database (one row per pair, none for good logins), so every
+# Daphne process sees them; `manage.py axes_reset_username NAME` lifts a lockout early.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = envint("SMARTSESSION_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SMARTSESSION_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured(
+        "SMARTSESSION_LOGIN_FAILURE_LIMIT and SMARTSESSION_LOGIN_LOCKOUT_MINUTES must be at least 1."
+    )
+
+# Guesses of a class's join code (classroom/join_limit.py): wrong codes per student, and per client address,
+# within the window. The address limit is higher because a class shares one address behind a school's NAT.
+SMARTSESSION_JOIN_GUESSES_PER_USER = 10
+SMARTSESSION_JOIN_GUESSES_PER_ADDRESS = 100
+SMARTSESSION_JOIN_GUESS_WINDOW_S = 600
 
 # /api/schema/ and /api/docs/ (drf-spectacular).
 SPECTACULAR_SETTINGS = {
@@ -195,12 +310,27 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The school's time zone (an IANA name such as Europe/Berlin) for dates on pages; storage is always UTC.
+TIME_ZONE = os.getenv("TIME_ZONE", "") or "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Where `manage.py collectstatic` puts the files a production server serves (ServeStatic, or nginx).
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT", "") or VAR_DIR / "static")
+# ServeStaticMiddleware: with DEBUG on, files straight from the source folders, re-read on change; off, the
+# files in STATIC_ROOT, read once at start-up.
+SERVESTATIC_USE_FINDERS = SERVESTATIC_AUTOREFRESH = DEBUG
+# With DEBUG off: names with a content hash (cached for a year, safely, since a change is a new name),
+# plus gzip copies. JavaScript modules' imports are rewritten to the hashed names too.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "smartsession.storage.HashedStaticFilesStorage"
+    },
+}
 # Front-end packages from npm (package.json, installed by `make setup` with `npm ci`), served as our own
 # static files: a CDN would tell a third party each time a student opens a class, and fail offline.
 NODE_MODULES = BASE_DIR / "node_modules"
@@ -223,19 +353,28 @@ SMARTSESSION_MAX_FPS = envint("SMARTSESSION_MAX_FPS", 10)
 if not 1 <= SMARTSESSION_MAX_FPS <= 30:
     raise ImproperlyConfigured(f"SMARTSESSION_MAX_FPS must be 1 to 30, not {SMARTSESSION_MAX_FPS}.")
 
+# Logs go to stderr (journald keeps them under systemd). LOG_FORMAT=json writes one JSON object a line for a
+# log collector. Our own loggers are named smartsession.<area> (docs/deployment.md lists them).
+LOG_FORMAT = os.getenv("LOG_FORMAT", "") or "plain"
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of plain, json.")
+LOG_LEVEL = (os.getenv("LOG_LEVEL", "") or "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+        "json": {"()": "smartsession.logs.JsonLinesFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
-    "root": {"handlers": ["console"], "level": "INFO"},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Replaces Django's default "django" logger, which would print to the console only with DEBUG
         # on and, propagating to root as well, print errors twice.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # Failed logins and lockouts (WARNING), with username and address; not every good login (INFO).
+        "axes": {"level": "WARNING"},
     },
 }

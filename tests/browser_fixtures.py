@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ STUDENTS = ("sam", "ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy
 SETUP_SCRIPT = """
 from django.contrib.auth.models import Group, User
 from classroom.services import classroom_create, classroom_join
+User.objects.create_superuser("root", password="{password}")
 teacher = User.objects.create_user("tess", password="{password}", first_name="Tess", last_name="Teacher")
 teacher.groups.add(Group.objects.get_or_create(name="teachers")[0])
 classroom = classroom_create(teacher=teacher, name="{class_name}")
@@ -127,10 +129,29 @@ class PageServer:
     password: str = PASSWORD
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, *, timeout_s: float = 60, tls=None) -> None:
+    """Polls `url` until it answers (any HTTP status), failing early if `process` exits; `log` is its output.
+
+    `tls`: the ssl.SSLContext for an https URL (one that trusts a test's own certificate).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, f"{process.args[0]} exited early; see {log}"
+        try:
+            with urllib.request.urlopen(url, timeout=1, context=tls):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not answer within {timeout_s:g} s; see {log}") from None
+            time.sleep(0.2)
 
 
 class Daphne:
@@ -141,7 +162,7 @@ class Daphne:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DATABASE_URL")}
         self.env.update(DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}", DEBUG="1", VISION_WORKERS="2")
@@ -165,16 +186,7 @@ class Daphne:
             cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, f"daphne exited early; see {self.folder / 'daphne.log'}"
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("daphne did not start within 60 s") from None
-                time.sleep(0.2)
+        wait_until_serving(f"{self.url}/healthz", self.process, self.folder / "daphne.log")
 
     def stop(self) -> None:
         if self.process is None:
@@ -237,9 +249,26 @@ async def launch_browser(chromium_executable):
             await browser.close()
 
 
-async def open_page(browser, *, errors: list[str] | None = None):
+# Every page a browser test opens reports what the Content-Security-Policy blocked; any report fails the test
+# (no_csp_violations), so each page a test visits is also checked against the policy.
+CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (event) => window.reportCspViolation(
+  `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`));"""
+csp_violations: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations():
+    csp_violations.clear()
+    yield
+    found, csp_violations[:] = list(csp_violations), []
+    assert found == [], f"Content-Security-Policy violations: {found}"
+
+
+async def open_page(browser, *, errors: list[str] | None = None, **context_options):
     """A page in a fresh context (its own cookies), collecting script errors into `errors`."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+    await context.expose_function("reportCspViolation", lambda report: csp_violations.append(report))
+    await context.add_init_script(CSP_REPORTER)
     page = await context.new_page()
     if errors is not None:
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -247,6 +247,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def ada(make_user, fast_password_hashing):
+    """A user "ada" who logs in with the password "ada-passphrase" (for tests of logins and tokens)."""
+    user = make_user("ada")
+    user.set_password("ada-passphrase")
+    user.save()
+    return user
+
+
 def _close_in_memory_database_connections_of_this_thread() -> None:
     from django.db import connections
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -292,6 +301,31 @@ def fresh_live_state(monkeypatch):
     channel_layers.backends.clear()
     # A write still running on the recorder's thread would hold the tables the test database is emptying.
     recording.wait_for_writes()
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """STATIC_ROOT as `manage.py collectstatic` makes it for production (DEBUG off: hashed names, gzip copies)."""
+    import subprocess
+    import sys
+
+    static_root = tmp_path_factory.mktemp("static")
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "collectstatic-only", "STATIC_ROOT": str(static_root)}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=env,
+                   check=True, timeout=300)
+    return static_root
+
+
+# Rate-limit counters (the token throttle, join guesses) live in the cache: each test gets an empty one of its
+# own, in memory, so no test inherits another's counts, whatever REDIS_URL says. Login lockouts live in the
+# test database and go with it.
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    import uuid
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+    }
 
 
 # Sessions: a metric sample with sensible defaults, and a session made as the live recorder makes one.

@@ -11,7 +11,9 @@ from rest_framework.authtoken.models import Token
 
 from smartsession.asgi import application
 
+# A browser's handshake to http://localhost: its Origin matches the Host it asked for (smartsession/origins.py).
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")
 
 
 async def token_for(user) -> str:
@@ -20,7 +22,7 @@ async def token_for(user) -> str:
 
 
 async def connect(path: str, user=None) -> tuple[WebsocketCommunicator, bool]:
-    headers = [ORIGIN]
+    headers = [ORIGIN, HOST]
     if user is not None:
         headers.append((b"authorization", f"Token {await token_for(user)}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)

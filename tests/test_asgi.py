@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 
 from smartsession.asgi import application
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# asgi.py decides at import whether to serve static files, so each case needs its own process.
+# Static files with DEBUG on and off, each in its own process (settings are read once per process).
 # ApplicationCommunicator rather than HttpCommunicator: a file response is streamed, and its last
 # message may leave out "body" (optional in ASGI), which HttpCommunicator does not accept.
-GET_CSS_STATUS = """
-import asyncio
+GET_STATIC = """
+import asyncio, json, sys
 from channels.testing import ApplicationCommunicator
+from django.templatetags.static import static
 from smartsession.asgi import application
 
 async def get(path):
-    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path,
-             "query_string": b"", "headers": [(b"host", b"localhost")]}
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path, "scheme": "https",
+             "query_string": b"", "headers": [(b"host", b"localhost"), (b"accept-encoding", b"gzip")]}
     communicator = ApplicationCommunicator(application, scope)
     await communicator.send_input({"type": "http.request", "body": b""})
     start = await communicator.receive_output(5)
@@ -33,11 +35,38 @@ async def get(path):
         chunk = await communicator.receive_output(5)
         body += chunk.get("body", b"")
         if not chunk.get("more_body"):
-            return start["status"], body
+            headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+            return {"path": path, "status": start["status"], "headers": headers, "length": len(body)}
 
-status, body = asyncio.run(get("/static/css/smartsession.css"))
-print(status, len(body))
+print(json.dumps(asyncio.run(get(static(sys.argv[1])))))
 """
+
+
+def get_static(name: str, **env: str) -> dict:
+    run_env = {"PATH": os.environ["PATH"], "SECRET_KEY": "test-only-key", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", GET_STATIC, name], cwd=REPO_ROOT, env=run_env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_it_serves_static_files_from_the_source_folders_in_debug():
+    answer = get_static("css/smartsession.css", DEBUG="1")
+    assert answer["path"] == "/static/css/smartsession.css"
+    assert answer["status"] == 200
+    assert answer["length"] == (REPO_ROOT / "static" / "css" / "smartsession.css").stat().st_size
+
+
+def test_it_serves_hashed_compressed_static_files_with_long_cache_headers_when_debug_is_off(collected_static):
+    # One process with no proxy in front still serves its static files, from collectstatic's STATIC_ROOT.
+    answer = get_static("js/student.js", DEBUG="0", STATIC_ROOT=str(collected_static))
+    assert re.fullmatch(r"/static/js/student\.[0-9a-f]{12}\.js", answer["path"])
+    assert answer["status"] == 200
+    assert answer["headers"]["content-encoding"] == "gzip"
+    assert "immutable" in answer["headers"]["cache-control"]
+    assert int(re.search(r"max-age=(\d+)", answer["headers"]["cache-control"]).group(1)) >= 365 * 24 * 3600
 
 
 async def test_it_serves_http_through_django():
@@ -45,20 +74,6 @@ async def test_it_serves_http_through_django():
     response = await communicator.get_response()
     assert response["status"] == 200
     assert response["body"] == b'{"status": "ok"}'
-
-
-@pytest.mark.parametrize(("debug", "status"), [("1", "200"), ("0", "404")])
-def test_it_serves_static_files_only_in_debug(debug, status):
-    # Plain daphne has no static file server, so `make run` (DEBUG on) serves the CSS from the app;
-    # with DEBUG off that is the deployment's job.
-    env = {"PATH": os.environ["PATH"], "DEBUG": debug, "SECRET_KEY": "test-only-key"}
-    result = subprocess.run(
-        [sys.executable, "-c", GET_CSS_STATUS], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == status
-    if status == "200":
-        assert int(result.stdout.split()[1]) == (REPO_ROOT / "static" / "css" / "smartsession.css").stat().st_size
 
 
 async def test_it_refuses_a_websocket_from_another_site():

@@ -32,6 +32,15 @@ print(json.dumps({
     "ASGI_APPLICATION": s.ASGI_APPLICATION,
     "USE_TZ": s.USE_TZ,
     "TIME_ZONE": s.TIME_ZONE,
+    "CSRF_TRUSTED_ORIGINS": s.CSRF_TRUSTED_ORIGINS,
+    "SECURE_PROXY_SSL_HEADER": getattr(s, "SECURE_PROXY_SSL_HEADER", None),
+    "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
+    "CSRF_COOKIE_SECURE": s.CSRF_COOKIE_SECURE,
+    "SECURE_SSL_REDIRECT": s.SECURE_SSL_REDIRECT,
+    "SECURE_HSTS_SECONDS": s.SECURE_HSTS_SECONDS,
+    "WEBSOCKET_ALLOWED_ORIGINS": s.WEBSOCKET_ALLOWED_ORIGINS,
+    "STATIC_ROOT": str(s.STATIC_ROOT),
+    "CACHE_BACKEND": s.CACHES["default"]["BACKEND"],
 }))
 """
 
@@ -143,3 +152,51 @@ def test_it_installs_daphne_first_and_serves_asgi():
         settings["INSTALLED_APPS"]
     )
     assert settings["ASGI_APPLICATION"] == "smartsession.asgi.application"
+
+
+def test_it_is_development_by_default_and_production_with_debug_off():
+    development = load_settings()
+    assert not development["SESSION_COOKIE_SECURE"] and not development["SECURE_SSL_REDIRECT"]
+    production = load_settings(DEBUG="0", SECRET_KEY="a-real-secret-from-the-environment")
+    assert production["SESSION_COOKIE_SECURE"] and production["CSRF_COOKIE_SECURE"]
+    assert production["SECURE_SSL_REDIRECT"]
+    assert production["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_it_trusts_x_forwarded_proto_only_behind_a_proxy():
+    assert load_settings()["SECURE_PROXY_SSL_HEADER"] is None
+    assert load_settings(BEHIND_PROXY="1")["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_it_reads_the_production_variables():
+    settings = load_settings(
+        CSRF_TRUSTED_ORIGINS="https://class.example.org, https://other.example.org:8443",
+        SECURE_HSTS_SECONDS="3600", TIME_ZONE="Europe/Berlin", STATIC_ROOT="/srv/static",
+    )
+    assert settings["CSRF_TRUSTED_ORIGINS"] == ["https://class.example.org", "https://other.example.org:8443"]
+    assert settings["SECURE_HSTS_SECONDS"] == 3600
+    assert settings["TIME_ZONE"] == "Europe/Berlin"
+    assert settings["STATIC_ROOT"] == "/srv/static"
+
+
+def test_it_derives_the_websocket_origins_from_the_trusted_origins_hosts_and_port():
+    assert load_settings()["WEBSOCKET_ALLOWED_ORIGINS"] == [
+        "http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:8000"
+    ]
+    settings = load_settings(ALLOWED_HOSTS="class.example.org,.example.org", PORT="9000",
+                             CSRF_TRUSTED_ORIGINS="https://class.example.org")
+    assert settings["WEBSOCKET_ALLOWED_ORIGINS"] == ["https://class.example.org", "http://class.example.org:9000"]
+    explicit = load_settings(WEBSOCKET_ALLOWED_ORIGINS="https://a.example.org:8443")
+    assert explicit["WEBSOCKET_ALLOWED_ORIGINS"] == ["https://a.example.org:8443"]
+
+
+def test_it_keeps_rate_limit_counters_in_redis_when_there_is_one():
+    assert load_settings()["CACHE_BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert load_settings(REDIS_URL="redis://127.0.0.1:6379/3")["CACHE_BACKEND"] == "smartsession.cache.FailOpenRedisCache"
+
+
+@pytest.mark.parametrize("variable", ["LOG_FORMAT", "SMARTSESSION_LOGIN_FAILURE_LIMIT"])
+def test_it_rejects_a_bad_logging_or_lockout_value(variable):
+    result = import_settings(**{variable: "0" if variable.endswith("LIMIT") else "xml"})
+    assert result.returncode != 0
+    assert variable in result.stderr

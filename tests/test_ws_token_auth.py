@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from classroom.auth import SmartSessionAuthStack, TokenAuthMiddleware
+from smartsession.origins import OriginValidator
 
 # Async tests reach the database from database_sync_to_async's thread, which sees only committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,8 +102,8 @@ async def test_it_says_how_to_fix_token_auth_placed_outside_the_session_stack(to
 
 
 async def test_it_refuses_a_token_client_that_sends_no_origin_header(token):
-    # AllowedHostsOriginValidator in asgi.py rejects a handshake with no Origin (unless ALLOWED_HOSTS has "*"),
-    # before any authentication: non-browser clients must send an Origin naming an allowed host.
+    # The origin check in asgi.py rejects a handshake with no Origin before any authentication: non-browser
+    # clients must send an Origin naming the server.
     from smartsession.asgi import application as project_application
 
     communicator = WebsocketCommunicator(
@@ -115,7 +115,7 @@ async def test_it_refuses_a_token_client_that_sends_no_origin_header(token):
 
 
 async def test_it_authenticates_a_token_client_that_names_an_allowed_origin(token):
-    # The stack asgi.py builds, around our stand-in consumer; a port in the Origin does not matter.
-    app = AllowedHostsOriginValidator(SmartSessionAuthStack(WhoAmI.as_asgi()))
+    # The stack asgi.py builds, around our stand-in consumer; the Origin names the address `make run` serves.
+    app = OriginValidator(SmartSessionAuthStack(WhoAmI.as_asgi()))
     headers = [(b"origin", b"http://localhost:8000"), (b"authorization", f"Token {token}".encode())]
     assert (await who_am_i(*headers, app=app))["username"] == "student"

@@ -14,6 +14,7 @@ from mediapipe.tasks.python.vision.core.image import Image, ImageFormat
 
 from . import signals
 from .model import load_model_bytes
+from .quiet import native_chatter_silenced
 
 # Enough to notice a second person in view; each found face costs one more landmark-model run.
 MAX_FACES = 4
@@ -68,7 +69,8 @@ class FaceAnalyzer:
             output_face_blendshapes=True,
             output_facial_transformation_matrixes=True,
         )
-        self._landmarker = FaceLandmarker.create_from_options(options)
+        with native_chatter_silenced():
+            self._landmarker = FaceLandmarker.create_from_options(options)
 
     def close(self) -> None:
         if self._landmarker is not None:
