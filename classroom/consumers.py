@@ -22,13 +22,14 @@ from . import live
 from .groups import student_group, students_group, teachers_group
 from .services import AccessDenied, student_access, student_display_name, teacher_access
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("smartsession.sockets")
 
 # How long a teacher's socket collects students' replies (from every server process) before the snapshot.
 SNAPSHOT_COLLECT_S = 0.3
 
 
 class _LiveSocket(AsyncWebsocketConsumer):
+    role = "live"
     released = False
 
     async def __call__(self, scope, receive, send):
@@ -67,8 +68,9 @@ class _LiveSocket(AsyncWebsocketConsumer):
         await self.send(text_data=text)
 
     async def refuse(self, denied: AccessDenied) -> None:
-        logger.info("%s refused: %s (%s) on %s", type(self).__name__, denied.error_code, denied.close_code,
-                    self.scope.get("path"))
+        logger.info("%s socket refused: %s (%s) on %s", self.role, denied.error_code, denied.close_code,
+                    self.scope.get("path"), extra={"event": "socket.refused", "code": denied.error_code,
+                                                   "close_code": denied.close_code})
         # Accept first so the page can read why before the close code arrives.
         await self.accept()
         await self.close_because(denied)
@@ -92,6 +94,8 @@ class _LiveSocket(AsyncWebsocketConsumer):
 
 class StudentConsumer(_LiveSocket):
     """ws/student/<code>/: binary messages are frames; text messages are JSON (frame, pause, resume)."""
+
+    role = "student"
 
     stream: live.StudentStream | None = None
     opened_at = float("inf")  # until connect() has run, no other socket's news concerns this one
@@ -204,6 +208,8 @@ class StudentConsumer(_LiveSocket):
 
 class TeacherConsumer(_LiveSocket):
     """ws/teacher/<code>/: a snapshot on connect, then student.update/joined/left and alert events."""
+
+    role = "teacher"
 
     code: str | None = None
 

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("smartsession.channel_layer")
 
 # What a Redis that is stopped, restarting or unreachable raises through redis-py.
 OUTAGE_ERRORS = (RedisError, OSError)

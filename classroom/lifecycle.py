@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from . import live, recording
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("smartsession.lifecycle")
 
 # A clean stop gets this long to write every record; past it the server stops anyway and says what is left.
 SHUTDOWN_TIMEOUT_S = 25.0

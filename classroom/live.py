@@ -29,7 +29,7 @@ from .alerts import Alert, AlertPolicy
 from .groups import teachers_group
 from .recording import SessionRecorder
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("smartsession.frames")
 
 # Teachers get at most this many updates per second per student; the newest status always gets out.
 TEACHER_UPDATES_PER_S = 4.0
@@ -297,7 +297,9 @@ class FrameErrorTally:
     def log(self, now: float) -> None:
         if self._unlogged:
             counts = ", ".join(f"{code} {count}" for code, count in sorted(self._unlogged.items()))
-            logger.warning("frame errors from student %s: %s", self._student_id, counts)
+            logger.warning("frame errors from student %s: %s", self._student_id, counts,
+                           extra={"event": "frames.errors", "student_id": self._student_id,
+                                  "errors": dict(self._unlogged)})
             self._unlogged.clear()
             self._logged_at = now
 

@@ -22,7 +22,7 @@ from django.db import close_old_connections
 if TYPE_CHECKING:
     from vision.tracker import Status
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("smartsession.recording")
 
 
 def _session_services():

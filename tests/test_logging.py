@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from socket_helpers import close_code, connect, receive
 
 from sessions_app.services import close_stale_sessions, session_end, session_start
 from smartsession.logs import JsonLinesFormatter
@@ -77,3 +78,28 @@ def test_it_writes_json_lines_only_when_asked(log_format, is_json):
         }
     else:
         assert line.endswith("INFO smartsession.sessions: hello")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_logs_one_line_for_a_refused_socket_with_its_reason(classroom, other_student, caplog):
+    caplog.set_level(logging.INFO, logger="smartsession.sockets")
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", other_student)
+    await receive(communicator)
+    assert await close_code(communicator) == 4403
+    (line,) = [record for record in caplog.records if record.name == "smartsession.sockets"]
+    assert line.getMessage() == f"student socket refused: forbidden (4403) on /ws/student/{classroom.join_code}/"
+    assert (line.event, line.code, line.close_code) == ("socket.refused", "forbidden", 4403)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_counts_a_flood_of_bad_frames_in_one_line(classroom, student, caplog):
+    caplog.set_level(logging.INFO, logger="smartsession.frames")
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    for _ in range(40):
+        await communicator.send_to(bytes_data=b"not a picture")
+        assert (await receive(communicator))["code"] == "not_image"
+    await communicator.disconnect()
+    lines = [record for record in caplog.records if record.name == "smartsession.frames"]
+    # The first error at once; the other 39 counted in the line the stream writes when it ends.
+    assert [record.errors for record in lines][:1] == [{"not_image": 1}]
+    assert len(lines) <= 2
