@@ -14,10 +14,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from browser_fixtures import free_port, wait_until_serving
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -39,12 +39,6 @@ for name in {students!r}:
 import json
 print(json.dumps({{"code": classroom.join_code, "tokens": tokens}}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -100,15 +94,7 @@ class DaphneServer:
                  "smartsession.asgi:application"],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, f"daphne exited early:\n{self.log()[-3000:]}"
-            try:
-                with urllib.request.urlopen(f"{self.origin}/healthz", timeout=1):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, "daphne did not start within 60 s"
-                time.sleep(0.2)
+        wait_until_serving(f"{self.origin}/healthz", self.process, self.log_path)
 
     def send_signal(self, signum: int = signal.SIGTERM) -> None:
         self.process.send_signal(signum)

@@ -3,14 +3,13 @@
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_fixtures import free_port, wait_until_serving
 from websockets.asyncio.client import connect
 
 pytestmark = [pytest.mark.redis, pytest.mark.shared_data, pytest.mark.slow]
@@ -27,25 +26,6 @@ classroom = classroom_create(teacher=teacher, name="Two servers")
 membership_consent(membership=classroom_join(student=student, code=classroom.join_code))
 print(classroom.join_code)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_serving(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "daphne exited early"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"daphne on port {port} did not start")
 
 
 def token(port: int, username: str) -> str:
@@ -76,7 +56,7 @@ def two_servers(tmp_path, redis_url):
     ]
     try:
         for port, server in zip(ports, servers):
-            wait_until_serving(port, server)
+            wait_until_serving(f"http://127.0.0.1:{port}/healthz", server, Path("(not kept)"))
         yield code, ports, env
     finally:
         for server in servers:
