@@ -9,6 +9,10 @@ and teacher's socket and leak their live state. Here, while Redis is away:
   written again as soon as Redis answers, and then listeners are told (a teacher's socket asks for a fresh
   snapshot).
 The log says once that the layer is down and once that it is back.
+
+It works as a circuit breaker with no task of its own: while down, the first call after each PROBE_EVERY_S tries
+Redis again (receivers keep calling), so it recovers in whatever event loop is using it, a management command's
+short-lived loop included.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ logger = logging.getLogger("smartsession.channel_layer")
 
 # What a Redis that is stopped, restarting or unreachable raises through redis-py.
 OUTAGE_ERRORS = (RedisError, OSError)
-# How often a down layer asks Redis whether it is back; a teacher sees updates again within about this long.
+# How often a down layer tries Redis again; a teacher sees updates again within about this long.
 PROBE_EVERY_S = 0.5
 
 RecoveryListener = Callable[[], Awaitable[None]]
@@ -41,9 +45,9 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         self._discards_missed: set[tuple[str, str]] = set()
         self._recovery_listeners: dict[str, RecoveryListener] = {}
         self._down_since: float | None = None
-        self._back: asyncio.Event | None = None  # set when Redis answers again; receivers wait on it
+        self._next_try_at = 0.0
+        self._recovering = False
         self._dropped = 0
-        self._probe: asyncio.Task | None = None
 
     @property
     def available(self) -> bool:
@@ -58,8 +62,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def receive(self, channel: str) -> dict:
         while True:
-            if self._back is not None:
-                await self._back.wait()
+            if not await self._usable():
+                await asyncio.sleep(PROBE_EVERY_S)
                 continue
             try:
                 return await super().receive(channel)
@@ -74,6 +78,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
 
     async def group_add(self, group: str, channel: str) -> None:
         self._groups_here[group].add(channel)
+        self._discards_missed.discard((group, channel))
         await self._unless_down(super().group_add(group, channel))
 
     async def group_discard(self, group: str, channel: str) -> None:
@@ -82,7 +87,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             members.discard(channel)
             if not members:
                 del self._groups_here[group]
-        if self._down_since is None:
+        if await self._usable():
             try:
                 await super().group_discard(group, channel)
                 return
@@ -95,7 +100,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         return {group: set(channels) for group, channels in self._groups_here.items()}
 
     async def _unless_down(self, call: Awaitable[None]) -> None:
-        if self._down_since is not None:
+        if not await self._usable():
             call.close()  # never awaited: close the coroutine so Python does not warn about it
             self._dropped += 1
             return
@@ -105,42 +110,56 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             self._dropped += 1
             self._went_down(error)
 
-    def _went_down(self, error: BaseException) -> None:
-        if self._down_since is not None:
-            return
-        self._down_since = time.monotonic()
-        self._back = asyncio.Event()
-        self._dropped = 0
-        logger.error("Channel layer down (%s: %s); sockets stay open, teacher events are dropped until it is back",
-                     type(error).__name__, error)
-        self._probe = asyncio.ensure_future(self._wait_until_back())
-
-    async def _wait_until_back(self) -> None:
-        while True:
-            await asyncio.sleep(PROBE_EVERY_S)
-            try:
-                # Pooled connections to a restarted Redis are dead; nobody uses them while the layer is down.
-                await self.close_pools()
-                for index in range(self.ring_size):
-                    await self.connection(index).ping()
-                for group, channel in list(self._discards_missed):
-                    await super().group_discard(group, channel)
-                    self._discards_missed.discard((group, channel))
-                # A restarted Redis has no groups: write this process's memberships again before anyone sends.
-                for group, channels in list(self._groups_here.items()):
-                    for channel in list(channels):
-                        await super().group_add(group, channel)
-            except OUTAGE_ERRORS:
-                continue
-            break
+    async def _usable(self) -> bool:
+        """True when Redis answers: up all along, or back now (tried at most every PROBE_EVERY_S while down)."""
+        if self._down_since is None:
+            return True
+        if self._recovering or time.monotonic() < self._next_try_at:
+            return False
+        self._recovering = True
+        try:
+            await self._recover()
+        except OUTAGE_ERRORS:
+            self._next_try_at = time.monotonic() + PROBE_EVERY_S
+            return False
+        finally:
+            self._recovering = False
         down_for = time.monotonic() - self._down_since
-        back, self._back = self._back, None
-        self._down_since, self._probe = None, None
-        back.set()
-        await asyncio.sleep(0)  # receivers listen again before the listeners send anything
-        logger.warning("Channel layer back after %.1f s; %d messages were dropped meanwhile", down_for, self._dropped)
+        self._down_since = None
+        logger.warning("Channel layer back after %.1f s; %d messages were dropped meanwhile", down_for, self._dropped,
+                       extra={"event": "channel_layer.back", "down_s": round(down_for, 1), "dropped": self._dropped})
+        if self._recovery_listeners:
+            # After every waiting receiver has looked again (they retry every PROBE_EVERY_S), so that what the
+            # listeners ask for (a teacher's snapshot) finds everyone listening.
+            loop = asyncio.get_running_loop()
+            loop.call_later(PROBE_EVERY_S, lambda: loop.create_task(self._tell_listeners()))
+        return True
+
+    async def _tell_listeners(self) -> None:
         for channel, listener in list(self._recovery_listeners.items()):
             try:
                 await listener()
             except Exception:  # noqa: BLE001 - one socket's trouble must not keep the others from recovering
                 logger.exception("recovery listener of %s failed", channel)
+
+    async def _recover(self) -> None:
+        # Pooled connections to a restarted Redis are dead; nobody uses them while the layer is down.
+        await self.close_pools()
+        for index in range(self.ring_size):
+            await self.connection(index).ping()
+        for group, channel in list(self._discards_missed):
+            await super().group_discard(group, channel)
+            self._discards_missed.discard((group, channel))
+        # A restarted Redis has no groups: write this process's memberships again before anyone sends.
+        for group, channels in list(self._groups_here.items()):
+            for channel in list(channels):
+                await super().group_add(group, channel)
+
+    def _went_down(self, error: BaseException) -> None:
+        if self._down_since is not None:
+            return
+        self._down_since = time.monotonic()
+        self._next_try_at = self._down_since + PROBE_EVERY_S
+        self._dropped = 0
+        logger.error("Channel layer down (%s: %s); sockets stay open, teacher events are dropped until it is back",
+                     type(error).__name__, error, extra={"event": "channel_layer.down"})

@@ -69,6 +69,26 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of the test's own (tests/server_process.py), for tests that stop and start Redis for real."""
+    import shutil
+
+    from server_process import PrivateRedis
+
+    if shutil.which("redis-server") is None and not Path("/usr/bin/redis-server").is_file():
+        message = "redis-server is not installed (apt-get install redis-server): no Redis to stop and start"
+        if _flag("SMARTSESSION_FORBID_SKIPS"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres() -> str:
     """The PostgreSQL DATABASE_URL the test database is made from; the settings already use it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -116,23 +117,22 @@ class DaphneServer:
 
 
 class PrivateRedis:
-    """A Redis of the test's own, so stopping it harms nothing else on the machine; nothing kept on disk."""
+    """A redis-server of the test's own, on its own port, so stopping it harms nothing else; nothing kept on disk."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder, self.port = folder, free_port()
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.folder, self.log = folder, folder / "redis.log"
         self.process: subprocess.Popen | None = None
 
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind",
+                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 20
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
@@ -141,7 +141,7 @@ class PrivateRedis:
                         return
             except OSError:
                 pass
-            assert time.monotonic() < deadline, "the private redis-server did not start"
+            assert self.process.poll() is None and time.monotonic() < deadline, f"redis-server did not start; {self.log}"
             time.sleep(0.05)
 
     def stop(self) -> None:

@@ -48,3 +48,27 @@ async def test_it_delivers_a_group_message_through_redis(redis_url):
 
 async def test_it_delivers_a_group_message_in_memory():
     await assert_group_send_reaches_a_member(InMemoryChannelLayer())
+
+
+async def test_it_rides_out_a_redis_restart_and_writes_the_groups_again(private_redis):
+    redis_server = private_redis
+    layer = ResilientRedisChannelLayer(hosts=[{"address": redis_server.url, "socket_timeout": 15}])
+    try:
+        member, leaver = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("class.T.teachers", member)
+        await layer.group_add("class.T.teachers", leaver)
+        redis_server.stop()
+        await layer.group_send("class.T.teachers", {"type": "student.update"})  # dropped, not raised
+        assert not layer.available
+        await layer.group_discard("class.T.teachers", leaver)  # while down: remembered
+        redis_server.start()  # a restarted Redis has forgotten every group
+        receiving = asyncio.ensure_future(layer.receive(member))
+        async with asyncio.timeout(5):
+            while not layer.available:
+                await asyncio.sleep(0.1)
+        await layer.group_send("class.T.teachers", {"type": "student.update", "n": 2})
+        async with asyncio.timeout(5):
+            assert await receiving == {"type": "student.update", "n": 2}
+        assert layer.groups_here() == {"class.T.teachers": {member}}
+    finally:
+        await layer.close_pools()

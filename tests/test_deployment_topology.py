@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 from browser_fixtures import PageServer, free_port, log_in, open_page, wait_until_serving
 from deploy_recipe import REPO_ROOT, fresh_database, read_env_file, render, unit_command, unit_setting
+from server_process import PrivateRedis
 from test_browser_pages import PRESENT, SEEN_WITHIN_MS, card_of, state_is
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared_data, pytest.mark.slow]
@@ -70,35 +71,8 @@ class Topology:
     url: str
     code: str
     folder: Path
-    redis: RedisServer
+    redis: PrivateRedis
     tls: ssl.SSLContext
-
-
-class RedisServer:
-    """A redis-server of the test's own, on its own port, so it can be stopped and started for real."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.log = folder / "redis.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 20
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
-            assert self.process.poll() is None and time.monotonic() < deadline, f"redis-server did not start; {self.log}"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
 
 
 def _required(program: str, how: str) -> str:
@@ -138,7 +112,7 @@ def topology(tmp_path, collected_static, chromium_executable) -> Topology:
     _required("redis-server", "install Debian's package (apt-get install redis-server)")
     _required("openssl", "install Debian's package (apt-get install openssl)")
     with ExitStack() as stack:
-        redis = RedisServer(tmp_path)
+        redis = PrivateRedis(tmp_path)
         redis.start()
         stack.callback(redis.stop)
         certificate, key = _self_signed_certificate(tmp_path)

@@ -30,7 +30,7 @@ def test_it_is_ready_when_every_part_answers(client):
 @pytest.mark.django_db
 def test_it_names_the_channel_layer_when_redis_does_not_answer(client, settings, caplog):
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
+        "default": {"BACKEND": "classroom.layers.ResilientRedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
     }
     from channels.layers import channel_layers
 

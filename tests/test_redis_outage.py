@@ -11,20 +11,10 @@ import time
 
 import pytest
 import redis
-from server_process import DaphneServer, PrivateRedis, StudentClient, server_env, session_summaries, set_up_class
+from server_process import DaphneServer, StudentClient, server_env, session_summaries, set_up_class
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 STUDENTS = ("ann", "bob", "cai")
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    server = PrivateRedis(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 class TeacherWatch:

@@ -73,7 +73,7 @@ def test_it_imports_without_connecting_to_the_configured_services():
     # Port 1 has nothing listening: an import that tried to connect would fail.
     settings = load_settings(DATABASE_URL="postgres://nobody@127.0.0.1:1/none", REDIS_URL="redis://127.0.0.1:1/0")
     assert settings["DATABASE"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings["CHANNEL_LAYERS"]["default"]["BACKEND"] == "classroom.layers.ResilientRedisChannelLayer"
 
 
 def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
@@ -103,7 +103,7 @@ def test_it_rejects_a_debug_value_that_is_not_a_boolean():
 def test_it_uses_the_redis_channel_layer_when_redis_url_is_set():
     settings = load_settings(REDIS_URL="redis://127.0.0.1:6379/3")
     assert settings["CHANNEL_LAYERS"]["default"] == {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "classroom.layers.ResilientRedisChannelLayer",
         "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/3", "socket_timeout": 15}]},
     }
 
