@@ -134,6 +134,7 @@ class StudentConsumer(_JsonSocket):
         if self.live.paused == paused:
             return
         self.live.paused = paused
+        self.live.recorder.on_paused() if paused else self.live.recorder.on_resumed()
         if paused:
             self.stream.drop_waiting()
         self.last_frame_at = asyncio.get_running_loop().time()
@@ -167,7 +168,9 @@ class StudentConsumer(_JsonSocket):
         await self.to_teachers("student.update", {"student": student})
 
     async def send_alert(self, alert: Alert) -> None:
-        await self.to_teachers("alert", {"student": self.student, **alert.to_dict(), "time": _now_iso()})
+        at = datetime.now(timezone.utc)
+        self.live.recorder.on_alert(kind=alert.kind, reason=alert.reason, at=at)
+        await self.to_teachers("alert", {"student": self.student, **alert.to_dict(), "time": at.isoformat(timespec="seconds")})
 
     async def send_error(self, code: str, message: str, *, frame: int | None = None) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "frame": frame})

@@ -266,6 +266,9 @@ class LiveRegistry:
             return
         live.connections -= 1
         if live.connections <= 0:
+            # A new socket starts unpaused (the page says "pause" again if it is), and a paused stretch ends here.
+            live.paused = False
+            live.recorder.on_disconnected()
             # Write what the socket streamed now; the session itself ends after the grace period.
             asyncio.ensure_future(live.recorder.flush())
             live.ending = asyncio.ensure_future(self._end_later(key, live))

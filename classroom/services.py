@@ -63,7 +63,7 @@ class AccessDenied(Exception):
         )
 
 
-def classroom_create(*, teacher: AbstractBaseUser, name: str, expressions: bool = True) -> Classroom:
+def classroom_create(*, teacher: AbstractBaseUser, name: str, expressions: bool = False) -> Classroom:
     if not is_teacher(teacher):
         raise PermissionDenied("Only teachers can create classes.")
     collision: IntegrityError | None = None

@@ -11,6 +11,12 @@ Decisions worth knowing:
   are already computed, and a late batch would make the record disagree with them.
 - Totals come from the recorded samples. Totals a client computed itself are taken only for a
   session with no samples at all (the seed app's clients recorded none); otherwise the live record wins.
+- Paused time is recorded as samples in the state "paused", which measure nothing. It counts as paused in
+  time_in_state, and never in the means or the blink rate (blinks per minute of unpaused time).
+- Every session in a class belongs to a lesson. A stream that starts with no lesson open opens one; a
+  lesson with no stream for SMARTSESSION_LESSON_IDLE_MINUTES closes itself at its last stream's end;
+  ending a lesson ends its sessions. A student still streaming then starts the next lesson.
+- Alerts are stored with their student, time and lesson, so a reload and the history pages show them.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from .models import TOTAL_FIELDS, MetricSample, Session
+from .models import PAUSED, TOTAL_FIELDS, Alert, Lesson, MetricSample, Session
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -40,17 +46,28 @@ CLIENT_TOTAL_FIELDS = TOTAL_FIELDS
 
 @dataclass(frozen=True)
 class SampleIn:
-    """One snapshot of the live tracker (vision.StudentTracker's status), as the recorder hands it over."""
+    """One snapshot of the live tracker (vision.StudentTracker's status), as the recorder hands it over.
+
+    A paused stretch is recorded with paused_sample(): the measurements are None then.
+    """
 
     time: datetime
     ear: float | None
     blinks: int  # so far in this session
-    blink_rate_per_min: float
-    engagement: int  # 0-100
+    blink_rate_per_min: float | None
+    engagement: int | None  # 0-100
     state: str
-    perclos: float
+    perclos: float | None
     confidence: str
     frames: int  # analysed so far in this session
+
+
+def paused_sample(*, at: datetime, blinks: int, frames: int) -> SampleIn:
+    """A sample of a paused stretch: the student is there but chose not to be measured, so nothing is."""
+    return SampleIn(
+        time=at, ear=None, blinks=blinks, blink_rate_per_min=None, engagement=None, state=PAUSED,
+        perclos=None, confidence="", frames=frames,
+    )
 
 
 def classroom_model() -> type[models.Model]:
@@ -78,7 +95,8 @@ def session_start(
     for another class (or for none, when `classroom` is given, and the other way round) is ended
     first, at `started_at`. PermissionDenied when the student is not a member of `classroom`.
     Race-safe: the partial unique constraint lets only one of two concurrent starts create a row;
-    the loser looks again and finds the winner's session.
+    the loser looks again and finds the winner's session. A new session in a class joins the class's
+    lesson in progress, or opens one (lesson_for_stream).
     """
     if classroom is not None and not _is_member(student=student, classroom=classroom):
         raise PermissionDenied("You are not a member of this class.")
@@ -98,8 +116,10 @@ def session_start(
                     if active.classroom_id == classroom_id:
                         return active, False
                     _finish(active, ended_at=started_at or timezone.now())
+                started_at = started_at or timezone.now()
+                lesson = lesson_for_stream(classroom=classroom, at=started_at) if classroom is not None else None
                 session = Session.objects.create(
-                    student=student, classroom=classroom, started_at=started_at or timezone.now()
+                    student=student, classroom=classroom, lesson=lesson, started_at=started_at
                 )
                 return session, True
         except IntegrityError as error:
@@ -164,7 +184,8 @@ def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, An
     duration = session.ended_at - session.started_at
     if samples:
         totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=session.ended_at)
-        totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], duration)
+        paused = timedelta(seconds=totals["time_in_state"].get(PAUSED, 0.0))
+        totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], duration - paused)
     else:
         # None is "not known", which the fields' defaults already say.
         totals = {
@@ -191,12 +212,15 @@ def _mean(values: list[float]) -> float | None:
 def _totals_from_samples(samples: list[MetricSample], *, started_at: datetime, ended_at: datetime) -> dict[str, Any]:
     """Totals from samples ordered by time. blinks and frames are cumulative, so the last sample holds them.
 
+    Paused samples measure nothing: they count in time_in_state (as "paused") and nowhere else.
+
     Time in each state: a sample stands for the time until the next sample (the last one: until the
     end), and the first one for the lead-in from the start as well; no stretch counts for more than
     sample_interval_cap(), so a gap in the recording counts as no state.
     """
     last = samples[-1]
     ears = [sample.ear for sample in samples if sample.ear is not None]
+    measured = [sample for sample in samples if sample.state != PAUSED]
     cap = sample_interval_cap()
 
     def seconds_between(since: datetime, until: datetime) -> float:
@@ -211,8 +235,8 @@ def _totals_from_samples(samples: list[MetricSample], *, started_at: datetime, e
         "blink_count": last.blinks,
         "mean_ear": _mean(ears),
         "min_ear": min(ears) if ears else None,
-        "mean_engagement": _mean([float(sample.engagement) for sample in samples]),
-        "perclos": _mean([sample.perclos for sample in samples]),
+        "mean_engagement": _mean([float(sample.engagement) for sample in measured if sample.engagement is not None]),
+        "perclos": _mean([sample.perclos for sample in measured if sample.perclos is not None]),
         "time_in_state": {state: round(seconds, 3) for state, seconds in time_in_state.items()},
     }
 
@@ -221,7 +245,8 @@ def close_stale_sessions(*, idle_for: timedelta = timedelta(minutes=2)) -> int:
     """Ends the active sessions with no sample for `idle_for` (left open by a crash); returns how many.
 
     Each ends at its newest sample's time (or its start when it has none), so the hours it sat open
-    count neither in its duration nor in its blink rate.
+    count neither in its duration nor in its blink rate. Lessons left with no stream for
+    SMARTSESSION_LESSON_IDLE_MINUTES are closed too (lessons_close_idle).
     """
     cutoff = timezone.now() - idle_for
     stale = (
@@ -242,18 +267,25 @@ def close_stale_sessions(*, idle_for: timedelta = timedelta(minutes=2)) -> int:
                 continue
             _finish(session, ended_at=last_sample_at or session.started_at)
             ended += 1
+    # The lessons those sessions kept open may now have had no stream for long enough.
+    lessons_close_idle()
     return ended
 
 
 def purge_sessions(*, older_than_days: int) -> int:
     """Deletes the sessions that ended more than `older_than_days` ago, with their samples; returns how many.
 
+    Alerts raised before then go too, and lessons that ended before then with no session left.
     Active sessions are never deleted here; close_stale_sessions ends abandoned ones first.
     """
     if older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 or more, not {older_than_days}")
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    _, deleted = Session.objects.filter(status=Session.Status.ENDED, ended_at__lt=cutoff).delete()
+    with transaction.atomic():
+        _, deleted = Session.objects.filter(status=Session.Status.ENDED, ended_at__lt=cutoff).delete()
+        # Alerts and lessons are records of the same students: they go with the sessions of their time.
+        Alert.objects.filter(time__lt=cutoff).delete()
+        Lesson.objects.filter(ended_at__lt=cutoff, sessions__isnull=True).delete()
     return deleted.get(Session._meta.label, 0)
 
 
@@ -319,18 +351,24 @@ def session_check_can_end(*, user: AnyUser, session: Session) -> None:
         raise PermissionDenied("Only the student whose session this is can end it.")
 
 
-def class_engagement_timeline(*, classroom_id: int, since: datetime, bucket_s: int) -> list[dict[str, Any]]:
-    """The class's mean engagement per `bucket_s` seconds since `since`, from the stored samples, oldest first.
+def class_engagement_timeline(
+    *, bucket_s: int, classroom_id: int | None = None, lesson_id: int | None = None, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Mean engagement per `bucket_s` seconds of a class (since `since`) or of a lesson, from the stored samples.
 
-    Each point: {"t": bucket start in Unix seconds, "engagement": mean 0-100, "students": sessions sampled}.
-    The live dashboard starts its timeline from this, so a reload does not lose the last minutes.
+    Each point, oldest first: {"t": bucket start in Unix seconds, "engagement": mean 0-100, "students":
+    sessions sampled}. Paused samples measure nothing and are left out. The live dashboard starts its
+    timeline from this, so a reload does not lose the last minutes; the lesson report draws it whole.
     """
+    samples = MetricSample.objects.filter(engagement__isnull=False)
+    if classroom_id is not None:
+        samples = samples.filter(session__classroom_id=classroom_id)
+    if lesson_id is not None:
+        samples = samples.filter(session__lesson_id=lesson_id)
+    if since is not None:
+        samples = samples.filter(time__gte=since)
     buckets: dict[int, tuple[list[int], set[int]]] = {}
-    samples = (
-        MetricSample.objects.filter(session__classroom_id=classroom_id, time__gte=since)
-        .order_by("time")
-        .values_list("time", "engagement", "session_id")
-    )
+    samples = samples.order_by("time").values_list("time", "engagement", "session_id")
     for moment, engagement, session_id in samples.iterator():
         key = int(moment.timestamp()) // bucket_s * bucket_s
         values, sessions = buckets.setdefault(key, ([], set()))
@@ -340,3 +378,234 @@ def class_engagement_timeline(*, classroom_id: int, since: datetime, bucket_s: i
         {"t": key, "engagement": round(sum(values) / len(values), 1), "students": len(sessions)}
         for key, (values, sessions) in sorted(buckets.items())
     ]
+
+
+# ---- Lessons -------------------------------------------------------------------------------------
+
+
+def lesson_idle_after() -> timedelta:
+    """How long a lesson stays open with nobody streaming before it closes itself."""
+    return timedelta(minutes=settings.SMARTSESSION_LESSON_IDLE_MINUTES)
+
+
+def _last_stream_end(lesson: Lesson) -> datetime | None:
+    """When the lesson's last stream ended (its start if it had none), or None while a session is active."""
+    if lesson.sessions.filter(status=Session.Status.ACTIVE).exists():
+        return None
+    last_end = lesson.sessions.aggregate(last=Max("ended_at"))["last"]
+    return max(last_end, lesson.started_at) if last_end is not None else lesson.started_at
+
+
+def _close_if_idle(lesson: Lesson, *, now: datetime) -> bool:
+    """Ends `lesson` (row locked by the caller) at its last stream's end if nobody has streamed since long enough."""
+    last_end = _last_stream_end(lesson)
+    if last_end is None or now - last_end < lesson_idle_after():
+        return False
+    lesson.ended_at = last_end
+    lesson.end_reason = Lesson.EndReason.IDLE
+    lesson.save(update_fields=["ended_at", "end_reason"])
+    return True
+
+
+def _open_lesson_locked(classroom: models.Model) -> Lesson | None:
+    return Lesson.objects.select_for_update().filter(classroom=classroom, ended_at__isnull=True).first()
+
+
+def lesson_for_stream(*, classroom: models.Model, at: datetime) -> Lesson:
+    """The class's lesson in progress for a stream starting `at`, opened now if there is none (or it went idle).
+
+    Call inside a transaction; two streams racing to open one meet the one-open-lesson constraint, and
+    the caller's retry finds the winner's lesson.
+    """
+    lesson = _open_lesson_locked(classroom)
+    if lesson is not None and _close_if_idle(lesson, now=max(at, timezone.now())):
+        lesson = None
+    if lesson is None:
+        lesson = Lesson.objects.create(classroom=classroom, started_at=at)
+    return lesson
+
+
+def lesson_current(*, classroom: models.Model) -> Lesson | None:
+    """The class's lesson in progress, if any; one that has gone idle is closed first."""
+    lessons_close_idle(classroom=classroom)
+    return Lesson.objects.filter(classroom=classroom, ended_at__isnull=True).select_related("opened_by").first()
+
+
+def lesson_start(*, classroom: models.Model, teacher: AbstractBaseUser) -> tuple[Lesson, bool]:
+    """The teacher starts a lesson: (the new lesson, True), or (the one already in progress, False)."""
+    conflict: IntegrityError | None = None
+    for _ in range(START_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                lesson = _open_lesson_locked(classroom)
+                if lesson is not None and not _close_if_idle(lesson, now=timezone.now()):
+                    return lesson, False
+                return Lesson.objects.create(classroom=classroom, opened_by=teacher, started_at=timezone.now()), True
+        except IntegrityError as error:
+            conflict = error
+    raise conflict
+
+
+def lesson_end(*, lesson_id: int, ended_at: datetime | None = None) -> Lesson:
+    """The teacher ends a lesson; idempotent. Its active sessions end with it, at the same moment.
+
+    A student whose page is still streaming then goes on in a new session, which opens the next lesson
+    (session_record_stream): nothing is recorded outside a lesson.
+    """
+    with transaction.atomic():
+        lesson = Lesson.objects.select_for_update().get(pk=lesson_id)
+        if lesson.ended_at is not None:
+            return lesson
+        ended_at = max(ended_at or timezone.now(), lesson.started_at)
+        active = Session.objects.select_for_update(of=("self",)).filter(lesson=lesson, status=Session.Status.ACTIVE)
+        for session in active:
+            _finish(session, ended_at=ended_at)
+        lesson.ended_at = ended_at
+        lesson.end_reason = Lesson.EndReason.TEACHER
+        lesson.save(update_fields=["ended_at", "end_reason"])
+    return lesson
+
+
+def lessons_close_idle(*, now: datetime | None = None, classroom: models.Model | None = None) -> int:
+    """Closes the lessons in progress with no stream for SMARTSESSION_LESSON_IDLE_MINUTES; returns how many.
+
+    Each ends when its last stream ended. Called by close_stale_sessions (cron, and the server's own
+    periodic job), when a stream starts and when a teacher opens the dashboard, so a lesson closes on time
+    even where nothing runs close_stale_sessions.
+    """
+    now = now or timezone.now()
+    lessons = Lesson.objects.filter(ended_at__isnull=True, started_at__lte=now - lesson_idle_after())
+    if classroom is not None:
+        lessons = lessons.filter(classroom=classroom)
+    closed = 0
+    for lesson_id in list(lessons.values_list("pk", flat=True)):
+        with transaction.atomic():
+            lesson = Lesson.objects.select_for_update().filter(pk=lesson_id, ended_at__isnull=True).first()
+            if lesson is not None and _close_if_idle(lesson, now=now):
+                closed += 1
+    return closed
+
+
+def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> int:
+    """The live recorder's write: the samples go into the session, and the id of the session holding them comes back.
+
+    When that session has ended meanwhile (its lesson was ended, or close_stale_sessions ended it) while the
+    stream goes on, its totals are final: samples from before its end are dropped, and the later ones start
+    a new session of the same student and class, in the lesson open then (or a new one). A student no longer
+    in the class, or a session deleted meanwhile, records nothing more.
+    """
+    if not samples:
+        return session_id
+    with transaction.atomic():
+        session = (
+            Session.objects.select_for_update(of=("self",)).select_related("student", "classroom")
+            .filter(pk=session_id).first()
+        )
+        if session is None:
+            return session_id
+        if session.status == Session.Status.ACTIVE:
+            MetricSample.objects.bulk_create(
+                [MetricSample(session_id=session_id, **asdict(sample)) for sample in samples]
+            )
+            return session_id
+    later = [sample for sample in samples if sample.time > session.ended_at]
+    if not later or session.classroom is None:
+        return session_id
+    try:
+        new_session, _ = session_start(student=session.student, classroom=session.classroom, started_at=later[0].time)
+    except PermissionDenied:
+        return session_id
+    session_record_samples(session_id=new_session.pk, samples=later)
+    return new_session.pk
+
+
+# ---- Alerts ----------------------------------------------------------------------------------------
+
+ALERT_REASON_MAX_LENGTH = Alert._meta.get_field("reason").max_length
+
+
+@dataclass(frozen=True)
+class AlertIn:
+    """An alert as the live path raised it (classroom.alerts), with the wall-clock time the teacher was told."""
+
+    kind: str
+    reason: str
+    time: datetime
+
+
+def alerts_record(
+    *, student_id: int, classroom_id: int, alerts: Sequence[AlertIn], session_id: int | None = None
+) -> list[Alert]:
+    """Stores alerts about one student in one class, in the lesson of their session (or the class's lesson).
+
+    The session's lesson when `session_id` names an active session; otherwise the lesson in progress, which
+    a connected student's alert opens if there is none (the camera went silent before the first frame).
+    """
+    if not alerts:
+        return []
+    with transaction.atomic():
+        session = (
+            Session.objects.filter(pk=session_id, status=Session.Status.ACTIVE).select_related("lesson").first()
+            if session_id is not None
+            else None
+        )
+        lesson = session.lesson if session is not None else None
+        if lesson is None:
+            classroom = classroom_model().objects.get(pk=classroom_id)
+            lesson = lesson_for_stream(classroom=classroom, at=alerts[0].time)
+        return Alert.objects.bulk_create(
+            [
+                Alert(
+                    student_id=student_id, lesson=lesson, session=session, kind=alert.kind,
+                    reason=alert.reason[:ALERT_REASON_MAX_LENGTH], time=alert.time,
+                )
+                for alert in alerts
+            ]
+        )
+
+
+# ---- Who sees which lessons ------------------------------------------------------------------------
+
+
+def lessons_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> QuerySet[Lesson]:
+    """The lessons `user` may read, newest first; the same rules as sessions_visible_to.
+
+    Staff and superusers: all. A teacher: every lesson of the classes they teach. A student: the lessons
+    they streamed in (and they see only their own sessions and alerts in them). With `classroom_code`:
+    that class's lessons, PermissionDenied for someone neither teaching it nor a member of it, and
+    Classroom.DoesNotExist for an unknown code.
+    """
+    if not user.is_authenticated:
+        return Lesson.objects.none()
+    lessons = Lesson.objects.select_related("classroom", "opened_by")
+    if classroom_code is not None:
+        classroom = classroom_by_code(classroom_code)
+        lessons = lessons.filter(classroom=classroom)
+        if _sees_everything(user) or classroom.teacher_id == user.pk:
+            return lessons
+        if _is_member(student=user, classroom=classroom):
+            return lessons.filter(sessions__student=user).distinct()
+        raise PermissionDenied("You neither teach this class nor are a member of it.")
+    if _sees_everything(user):
+        return lessons
+    taught = Q(classroom__teacher=user)
+    attended = Q(pk__in=Session.objects.filter(student=user, lesson__isnull=False).values("lesson_id"))
+    return lessons.filter(taught | attended)
+
+
+def lesson_for_user(*, user: AnyUser, lesson_id: int) -> Lesson:
+    """The lesson if `user` may read it; Lesson.DoesNotExist otherwise, whether it exists or not."""
+    return lessons_visible_to(user).get(pk=lesson_id)
+
+
+def lesson_sessions_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Session]:
+    """The sessions of `lesson` that `user` may read: all of them for its teacher and staff, else their own."""
+    return sessions_visible_to(user).filter(lesson=lesson)
+
+
+def lesson_alerts_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Alert]:
+    """The lesson's alerts in time order that `user` may read: all for its teacher and staff, else their own."""
+    alerts = lesson.alerts.select_related("student").order_by("time", "id")
+    if _sees_everything(user) or (lesson.classroom is not None and lesson.classroom.teacher_id == user.pk):
+        return alerts
+    return alerts.filter(student=user)

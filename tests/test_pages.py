@@ -60,6 +60,7 @@ def test_it_says_when_no_class_has_the_code(client, other_student):
 
 
 def test_it_shows_the_consent_step_before_the_class_page(client, other_student, classroom):
+    Classroom.objects.filter(pk=classroom.pk).update(expressions=True)
     client.force_login(other_student)
     client.post("/join/", {"code": classroom.join_code})
     page = client.get(f"/class/{classroom.join_code}/").content.decode()
