@@ -317,21 +317,21 @@ def sessions_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> 
     return sessions.filter(Q(student=user) | Q(classroom__teacher=user))
 
 
-def sessions_started_between(
-    sessions: QuerySet[Session], *, start: date | datetime | None = None, end: date | datetime | None = None
-) -> QuerySet[Session]:
-    """Narrows to sessions started in [start, end]. A date `end` takes in that whole day.
+def started_between(
+    records: QuerySet, *, start: date | datetime | None = None, end: date | datetime | None = None
+) -> QuerySet:
+    """Narrows sessions (or lessons) to those started in [start, end]. A date `end` takes in that whole day.
 
     Dates and naive datetimes are read in the current time zone (TIME_ZONE, UTC).
     """
     if start is not None:
-        sessions = sessions.filter(started_at__gte=_as_aware_datetime(start))
+        records = records.filter(started_at__gte=_as_aware_datetime(start))
     if end is not None:
         if isinstance(end, datetime):
-            sessions = sessions.filter(started_at__lte=_as_aware_datetime(end))
+            records = records.filter(started_at__lte=_as_aware_datetime(end))
         else:
-            sessions = sessions.filter(started_at__lt=_as_aware_datetime(end + timedelta(days=1)))
-    return sessions
+            records = records.filter(started_at__lt=_as_aware_datetime(end + timedelta(days=1)))
+    return records
 
 
 def _as_aware_datetime(moment: date | datetime) -> datetime:
@@ -519,6 +519,24 @@ def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> in
     return new_session.pk
 
 
+def session_totals_so_far(session: Session) -> dict[str, Any]:
+    """An ended session's totals as stored; an active one's computed from its samples so far, up to the newest.
+
+    Keys: TOTAL_FIELDS, and "until" (ended_at, or the newest sample's time; None before any sample).
+    """
+    if session.status == Session.Status.ENDED:
+        totals = {field: getattr(session, field) for field in TOTAL_FIELDS}
+        return {**totals, "until": session.ended_at}
+    samples = list(session.samples.order_by("time", "id"))
+    if not samples:
+        return {**{field: Session._meta.get_field(field).get_default() for field in TOTAL_FIELDS}, "until": None}
+    until = max(samples[-1].time, session.started_at)
+    totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=until)
+    paused = timedelta(seconds=totals["time_in_state"].get(PAUSED, 0.0))
+    totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], until - session.started_at - paused)
+    return {**totals, "until": until}
+
+
 # ---- Alerts ----------------------------------------------------------------------------------------
 
 ALERT_REASON_MAX_LENGTH = Alert._meta.get_field("reason").max_length
@@ -603,9 +621,12 @@ def lesson_sessions_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Sessi
     return sessions_visible_to(user).filter(lesson=lesson)
 
 
+def sees_whole_lesson(*, user: AnyUser, lesson: Lesson) -> bool:
+    """Its teacher and staff see every student of a lesson; a student sees only themselves in it."""
+    return _sees_everything(user) or (lesson.classroom is not None and lesson.classroom.teacher_id == user.pk)
+
+
 def lesson_alerts_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Alert]:
     """The lesson's alerts in time order that `user` may read: all for its teacher and staff, else their own."""
     alerts = lesson.alerts.select_related("student").order_by("time", "id")
-    if _sees_everything(user) or (lesson.classroom is not None and lesson.classroom.teacher_id == user.pk):
-        return alerts
-    return alerts.filter(student=user)
+    return alerts if sees_whole_lesson(user=user, lesson=lesson) else alerts.filter(student=user)

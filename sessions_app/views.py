@@ -26,8 +26,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .models import Session
+from .models import Lesson, Session
 from .serializers import (
+    LessonDetailSerializer,
+    LessonHistoryQuerySerializer,
+    LessonSerializer,
     MetricSampleSerializer,
     SessionDetailSerializer,
     SessionEndInputSerializer,
@@ -109,7 +112,7 @@ class SessionHistoryView(generics.ListAPIView):
             )
         except ObjectDoesNotExist:
             raise NotFound(UNKNOWN_CLASS) from None
-        return services.sessions_started_between(
+        return services.started_between(
             sessions, start=query.validated_data.get("from"), end=query.validated_data.get("to")
         )
 
@@ -146,3 +149,53 @@ def _csv_value(value: object) -> object:
     if isinstance(value, datetime):
         return serializers.DateTimeField().to_representation(value)
     return value
+
+
+@extend_schema(parameters=[LessonHistoryQuerySerializer])
+class LessonHistoryView(generics.ListAPIView):
+    """Lessons you may read, newest first, 20 a page: a teacher's classes' lessons, a student's own."""
+
+    authentication_classes = AUTHENTICATION
+    serializer_class = LessonSerializer
+    pagination_class = SessionPagination
+
+    def get_queryset(self) -> QuerySet[Lesson]:
+        query = LessonHistoryQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            lessons = services.lessons_visible_to(self.request.user, classroom_code=query.validated_data.get("classroom"))
+        except ObjectDoesNotExist:
+            raise NotFound(UNKNOWN_CLASS) from None
+        if query.validated_data.get("open") is not None:
+            lessons = lessons.filter(ended_at__isnull=query.validated_data["open"])
+        start, end = query.validated_data.get("from"), query.validated_data.get("to")
+        return services.started_between(lessons, start=start, end=end)
+
+
+def _lesson_or_404(request: Request, lesson_id: int) -> Lesson:
+    try:
+        return services.lesson_for_user(user=request.user, lesson_id=lesson_id)
+    except Lesson.DoesNotExist:
+        raise NotFound("No such lesson.") from None
+
+
+class LessonDetailView(SessionAPIView):
+    @extend_schema(responses=LessonDetailSerializer)
+    def get(self, request: Request, lesson_id: int) -> Response:
+        """A lesson you may read, with its alerts in time order (yours only, unless you teach the class)."""
+        lesson = _lesson_or_404(request, lesson_id)
+        alerts = services.lesson_alerts_for_user(user=request.user, lesson=lesson)
+        return Response(LessonDetailSerializer(lesson, context={"alerts": alerts}).data)
+
+
+class LessonSessionsView(generics.ListAPIView):
+    """The sessions of a lesson you may read, newest first: all of them for its teacher, else your own."""
+
+    authentication_classes = AUTHENTICATION
+    serializer_class = SessionSerializer
+    pagination_class = SessionPagination
+
+    def get_queryset(self) -> QuerySet[Session]:
+        lesson = _lesson_or_404(self.request, self.kwargs["lesson_id"])
+        return services.lesson_sessions_for_user(user=self.request.user, lesson=lesson)
+
