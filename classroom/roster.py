@@ -123,12 +123,8 @@ def read_roster(data: bytes) -> list[RosterRow]:
         raise RosterFileError("The file is not UTF-8 text. In your spreadsheet, save it as \"CSV UTF-8\".") from None
     if not text.strip():
         raise RosterFileError("The file is empty.")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
     rows = []
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     for cells in reader:
         line = reader.line_num
         cells = [cell.strip() for cell in cells]
@@ -139,6 +135,15 @@ def read_roster(data: bytes) -> list[RosterRow]:
         cells += [""] * (3 - len(cells))
         rows.append(RosterRow(line=line, username=cells[0], display_name=cells[1], email=cells[2]))
     return rows
+
+
+def _delimiter(text: str) -> str:
+    """Comma, or what a spreadsheet in a decimal-comma locale writes (semicolon), or tab: the most common in line one.
+
+    csv.Sniffer guesses wrong on short files with spaces in the names, so the first line decides.
+    """
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return max(",;\t", key=first_line.count)
 
 
 def _check_rows(rows: list[RosterRow], classroom: Classroom) -> list[RowProblem]:

@@ -1,5 +1,6 @@
 // The student's class page: camera -> JPEG frames over the class WebSocket -> feedback shown as it arrives.
 // The contract with the server is docs/protocol.md.
+import { CLOSE_CODES } from "./definitions.js";
 import { capitalise, setText } from "./dom.js";
 import { REFUSAL_CLOSE_CODES, Reconnector, STABLE_AFTER_MS, socketUrl } from "./live-socket.js";
 import { STATES, icon, stateBadge } from "./states.js";
@@ -405,7 +406,7 @@ function refused({ code, message }) {
   const reloading = code === "consent_required" && reloadOnce();
   if (code === "consent_required" && !reloading) {
     ui.connection.append(" ", link(location.pathname, "Reload the page"));
-  } else if (code === "not_authenticated" || code === "close_4401") {
+  } else if (code === "not_authenticated" || code === `close_${CLOSE_CODES.not_authenticated}`) {
     const loginUrl = new URL(config.loginUrl, location.href);
     if (!loginUrl.searchParams.has("next")) loginUrl.searchParams.set("next", location.pathname);
     ui.connection.append(" ", link(loginUrl.href, "Log in"));
