@@ -209,3 +209,20 @@ def test_it_saves_a_setting_even_when_the_channel_layer_is_down(
     joined.refresh_from_db()
     assert joined.attention_rules is False
     assert "they see it when they reconnect" in caplog.text
+
+
+def test_it_sends_a_superuser_to_a_page_of_every_class(client, make_user, classroom, other_teacher):
+    from classroom.services import classroom_create
+
+    elsewhere = classroom_create(teacher=other_teacher, name="Elsewhere")
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/classes/"
+    page = response.content.decode()
+    for shown in (classroom, elsewhere):
+        assert shown.name in page and f'href="/teach/{shown.join_code}/"' in page
+
+
+def test_it_keeps_the_page_of_every_class_from_anyone_else(client, teacher):
+    client.force_login(teacher)
+    assert client.get("/classes/").status_code == 403
