@@ -165,13 +165,7 @@ class SessionRecorder:
     def on_alert(self, *, kind: str, reason: str, at: datetime) -> None:
         """An alert the teacher was just sent: stored at once (a dashboard reloaded now shows it)."""
         self._alerts.append(_session_services().AlertIn(kind=kind, reason=reason, time=at))
-
-        async def store() -> None:
-            await self.flush()
-            if self._alerts:  # that flush had already begun without it
-                await self.flush()
-
-        asyncio.ensure_future(store())
+        asyncio.ensure_future(self.flush())
 
     async def _flush_periodically(self) -> None:
         # The first flush starts the session right away, so its start is when streaming began.
@@ -183,14 +177,17 @@ class SessionRecorder:
         """Start the session if needed and write what is buffered; on a database error keep it for next time."""
         if self._stream_origin is None and not self._alerts:
             return  # no frame yet: nothing to record
-        if self._flushing is not None:
-            await asyncio.shield(self._flushing)
+        while self._flushing is not None and not self._flushing.done():
+            # One write at a time; what was buffered after that one began is written next, not left behind.
+            await asyncio.wait({self._flushing})
+        if self.session_id is not None and not self._buffer and not self._alerts:
             return
-        self._flushing = asyncio.ensure_future(self._write())
+        writing = self._flushing = asyncio.ensure_future(self._write())
         try:
-            await asyncio.shield(self._flushing)
+            await asyncio.shield(writing)
         finally:
-            self._flushing = None
+            if self._flushing is writing:
+                self._flushing = None
 
     async def _write(self) -> None:
         try:

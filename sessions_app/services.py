@@ -184,8 +184,7 @@ def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, An
     duration = session.ended_at - session.started_at
     if samples:
         totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=session.ended_at)
-        paused = timedelta(seconds=totals["time_in_state"].get(PAUSED, 0.0))
-        totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], duration - paused)
+        totals["blink_rate_per_min"] = _unpaused_blink_rate(totals, duration)
     else:
         # None is "not known", which the fields' defaults already say.
         totals = {
@@ -198,6 +197,12 @@ def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, An
     for field, value in totals.items():
         setattr(session, field, value)
     session.save()
+
+
+def _unpaused_blink_rate(totals: dict[str, Any], duration: timedelta) -> float | None:
+    """Blinks per minute of the time the student was not paused: pausing neither lowers nor raises it."""
+    paused = timedelta(seconds=totals["time_in_state"].get(PAUSED, 0.0))
+    return _per_minute(totals["blink_count"], duration - paused)
 
 
 def _per_minute(count: int, duration: timedelta) -> float | None:
@@ -489,33 +494,33 @@ def lessons_close_idle(*, now: datetime | None = None, classroom: models.Model |
 def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> int:
     """The live recorder's write: the samples go into the session, and the id of the session holding them comes back.
 
-    When that session has ended meanwhile (its lesson was ended, or close_stale_sessions ended it) while the
-    stream goes on, its totals are final: samples from before its end are dropped, and the later ones start
-    a new session of the same student and class, in the lesson open then (or a new one). A student no longer
-    in the class, or a session deleted meanwhile, records nothing more.
+    When the session ended with its lesson (the teacher ended it, or it went idle) while the stream goes on,
+    the samples from after the lesson's end start a new session of the same student and class, in the lesson
+    open then (or a new one), so nothing is recorded outside a lesson. Everything else is session_record_samples'
+    to decide. A student no longer in the class records nothing more.
     """
     if not samples:
         return session_id
-    with transaction.atomic():
-        session = (
-            Session.objects.select_for_update(of=("self",)).select_related("student", "classroom")
-            .filter(pk=session_id).first()
-        )
-        if session is None:
-            return session_id
-        if session.status == Session.Status.ACTIVE:
-            MetricSample.objects.bulk_create(
-                [MetricSample(session_id=session_id, **asdict(sample)) for sample in samples]
-            )
-            return session_id
-    later = [sample for sample in samples if sample.time > session.ended_at]
-    if not later or session.classroom is None:
+    session = Session.objects.select_related("student", "classroom", "lesson").filter(pk=session_id).first()
+    lesson_ended_at = (
+        session.lesson.ended_at
+        if session is not None and session.status == Session.Status.ENDED and session.lesson is not None
+        else None
+    )
+    if lesson_ended_at is None:
+        session_record_samples(session_id=session_id, samples=samples)
+        return session_id
+    before = [sample for sample in samples if sample.time <= lesson_ended_at]
+    after = [sample for sample in samples if sample.time > lesson_ended_at]
+    if before:
+        session_record_samples(session_id=session_id, samples=before)
+    if not after or session.classroom is None:
         return session_id
     try:
-        new_session, _ = session_start(student=session.student, classroom=session.classroom, started_at=later[0].time)
+        new_session, _ = session_start(student=session.student, classroom=session.classroom, started_at=after[0].time)
     except PermissionDenied:
         return session_id
-    session_record_samples(session_id=new_session.pk, samples=later)
+    session_record_samples(session_id=new_session.pk, samples=after)
     return new_session.pk
 
 
@@ -532,8 +537,7 @@ def session_totals_so_far(session: Session) -> dict[str, Any]:
         return {**{field: Session._meta.get_field(field).get_default() for field in TOTAL_FIELDS}, "until": None}
     until = max(samples[-1].time, session.started_at)
     totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=until)
-    paused = timedelta(seconds=totals["time_in_state"].get(PAUSED, 0.0))
-    totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], until - session.started_at - paused)
+    totals["blink_rate_per_min"] = _unpaused_blink_rate(totals, until - session.started_at)
     return {**totals, "until": until}
 
 

@@ -7,7 +7,7 @@ import { config } from "./dashboard/config.js";
 import { connectionLive, openConnection } from "./dashboard/connection.js";
 import { buildCounts, renderCounts } from "./dashboard/counts.js";
 import { detailOf, openDetail, renderDetail } from "./dashboard/detail.js";
-import { refreshLesson, setUpLesson } from "./dashboard/lesson.js";
+import { refreshLesson, setUpLesson, streaming } from "./dashboard/lesson.js";
 import { loadChartLibrary } from "./dashboard/live-chart.js";
 import { addStudent, applyStatus, students } from "./dashboard/roster.js";
 import { CLASS_SAMPLE_EVERY_MS, drawTimelineChart, sampleClass, setUpTimeline } from "./dashboard/timeline.js";
@@ -57,6 +57,7 @@ function handleEvent(event) {
       break;
     case "student.update":
       if (event.student) showStatus(event.student, true);
+      streaming();
       break;
     case "student.left":
       if (event.student) showStatus(event.student, false);

@@ -2,7 +2,7 @@
 // data, by a state that has held a few seconds, so no card jumps from under the teacher's pointer.
 import { capitalise, element, isNumber, setText } from "../dom.js";
 import { stateBadge } from "../states.js";
-import { ago, currentEngagement, displayState, isSilent, silenceText, students } from "./roster.js";
+import { ago, currentEngagement, displayState, silenceText, students } from "./roster.js";
 
 // Most in need of attention first; the pseudo-states last.
 export const STATE_ORDER = ["absent", "drowsy", "distracted", "confused", "focused", "happy", "paused", "waiting", "offline"];
@@ -116,8 +116,9 @@ export function renderCard(student) {
   }
   setText(card.name, student.name);
   card.note.hidden = student.attentionRules;
-  // A silent student's last number is not their engagement now: a dash, as for one not measured yet.
-  const engagement = isNumber(status.engagement) && !isSilent(student) ? Math.round(status.engagement) : null;
+  // Only a student measured now has an engagement now: a dash while paused, silent, waiting or away.
+  const now = currentEngagement(student);
+  const engagement = now === null ? null : Math.round(now);
   setText(card.engagement, engagement === null ? "–" : String(engagement));
   card.fill.style.width = `${engagement ?? 0}%`;
   setText(card.reason, cardReason(student, state, status));

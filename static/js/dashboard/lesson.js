@@ -4,6 +4,7 @@ import { clockTime, setText } from "../dom.js";
 import { config, timeZone } from "./config.js";
 
 const POLL_EVERY_MS = 20000;
+const ASK_AGAIN_AFTER_MS = 3000;
 const panel = document.getElementById("lesson");
 const status = document.getElementById("lesson-status");
 const startForm = document.getElementById("lesson-start-form");
@@ -11,6 +12,7 @@ const endForm = document.getElementById("lesson-end-form");
 const report = document.getElementById("lesson-report");
 let shownId = config.lesson ? config.lesson.id : null;
 let asking = false;
+let askedAt = 0;
 
 function describe(lesson) {
   const since = clockTime(new Date(lesson.started_at), timeZone);
@@ -37,6 +39,7 @@ function show(lesson) {
 export async function refreshLesson() {
   if (asking) return;
   asking = true;
+  askedAt = Date.now();
   try {
     const response = await fetch(config.lessonApiUrl, { headers: { Accept: "application/json" } });
     if (!response.ok) return;
@@ -48,6 +51,13 @@ export async function refreshLesson() {
   } finally {
     asking = false;
   }
+}
+
+// A student streams, so a lesson is in progress: if none is shown yet, ask (at most every few seconds). The
+// stream's lesson opens with its first record, a moment after the student's socket joined.
+export function streaming() {
+  if (shownId !== null || Date.now() - askedAt < ASK_AGAIN_AFTER_MS) return;
+  refreshLesson();
 }
 
 export function setUpLesson() {

@@ -83,7 +83,7 @@ export function drawTimelineChart() {
   figure.dataset.chart = chartsAvailable() ? "uplot" : "text";
   if (!chartsAvailable()) return;
   chart = makeChart(figure.querySelector(".timeline-chart"), withGaps(series.slice(0, 3), CLASS_GAP_S), {
-    height: 180,
+    height: 150,
     series: [
       { label: "Stored (from the record)", dashed: true },
       { label: "Live (connected now)", dashed: false },
