@@ -50,7 +50,7 @@ export function makeChart(container, data, { height, series, range, legend }) {
       height,
       scales: { x: { time: true, range }, y: { range: [0, 100] } },
       axes: [timeAxis, { ...axis, size: 40 }],
-      legend: { show: legend },
+      legend: { show: legend, live: false },
       series: [
         { label: "Time", value: (u, t) => (t === null ? "–" : clockTime(new Date(t * 1000), timeZone)) },
         ...series.map(({ label, dashed }) => ({
