@@ -64,18 +64,14 @@ class StateShare:
 
 
 def state_shares(session: Session) -> list[StateShare]:
-    """Time in each state, most first, as a share of the session; a gap in the recording shows as "Not recorded"."""
-    return state_shares_of(session.time_in_state, total_s=session.duration.total_seconds())
-
-
-def state_shares_of(time_in_state: dict[str, float], *, total_s: float) -> list[StateShare]:
-    """Seconds per state (paused included) as shares of `total_s`; what no state accounts for is "Not recorded"."""
-    seconds_by_state = {state: float(seconds) for state, seconds in time_in_state.items() if seconds > 0}
+    """Time in each state (paused included), most first, as a share of the session; a gap in the recording
+    shows as "Not recorded"."""
+    seconds_by_state = {state: float(seconds) for state, seconds in session.time_in_state.items() if seconds > 0}
     recorded = math.fsum(seconds_by_state.values())
     # Nothing recorded (an active session's totals are not computed yet): no bars rather than 100% "Not recorded".
     if recorded <= 0:
         return []
-    total = max(total_s, recorded)
+    total = max(session.duration.total_seconds(), recorded)
     views = [(state_info(state), seconds) for state, seconds in seconds_by_state.items()]
     views.sort(key=lambda item: -item[1])
     if total - recorded >= 1:

@@ -23,7 +23,7 @@ from sessions_app.services import lesson_for_user
 from sessions_app.services import lesson_start as start_lesson
 
 from .forms import LessonEndForm
-from .history_display import class_engagement_chart, format_duration, state_shares_of
+from .history_display import class_engagement_chart, format_duration
 from .lesson_report import lesson_report, report_rows, sample_rows
 from .services import AccessDenied, teacher_access
 from .states import EXPRESSION_STATES, RECORDED_STATES, state_info
@@ -107,7 +107,6 @@ def lesson_page(request: HttpRequest, lesson_id: int) -> HttpResponse:
                         "figures": figures,
                         "connected": format_duration(figures.connected_s),
                         "seconds": [format_duration(figures.time_in_state.get(state, 0.0)) for state in states],
-                        "shares": state_shares_of(figures.time_in_state, total_s=figures.connected_s),
                     }
                     for figures in report.students
                 ],

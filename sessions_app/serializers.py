@@ -92,12 +92,20 @@ class MetricSampleSerializer(serializers.ModelSerializer):
         fields = ["time", "ear", "blinks", "blink_rate_per_min", "engagement", "state", "perclos", "confidence", "frames"]
 
 
-class SessionSerializer(serializers.ModelSerializer):
-    student = serializers.CharField(source="student.get_username", read_only=True)
+class SpanInClassSerializer(serializers.ModelSerializer):
+    """What sessions and lessons both have: a class (by join code and name) and a duration so far."""
+
     classroom = serializers.CharField(source="classroom.join_code", read_only=True, allow_null=True, default=None)
     classroom_name = serializers.CharField(source="classroom.name", read_only=True, allow_null=True, default=None)
-    lesson = serializers.IntegerField(source="lesson_id", read_only=True, allow_null=True)
     duration_seconds = serializers.SerializerMethodField()
+
+    def get_duration_seconds(self, span: Session | Lesson) -> float:
+        return round(span.duration.total_seconds(), 3)
+
+
+class SessionSerializer(SpanInClassSerializer):
+    student = serializers.CharField(source="student.get_username", read_only=True)
+    lesson = serializers.IntegerField(source="lesson_id", read_only=True, allow_null=True)
     dominant_state = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
@@ -117,9 +125,6 @@ class SessionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_duration_seconds(self, session: Session) -> float:
-        return round(session.duration.total_seconds(), 3)
-
 
 class SessionDetailSerializer(SessionSerializer):
     samples = MetricSampleSerializer(many=True, read_only=True)
@@ -135,12 +140,9 @@ class LessonHistoryQuerySerializer(SessionHistoryQuerySerializer):
     )
 
 
-class LessonSerializer(serializers.ModelSerializer):
-    classroom = serializers.CharField(source="classroom.join_code", read_only=True, allow_null=True, default=None)
-    classroom_name = serializers.CharField(source="classroom.name", read_only=True, allow_null=True, default=None)
+class LessonSerializer(SpanInClassSerializer):
     status = serializers.SerializerMethodField()
     opened_by_teacher = serializers.SerializerMethodField()
-    duration_seconds = serializers.SerializerMethodField()
 
     class Meta:
         model = Lesson
@@ -163,9 +165,6 @@ class LessonSerializer(serializers.ModelSerializer):
     def get_opened_by_teacher(self, lesson: Lesson) -> bool:
         """False when a student's stream opened it."""
         return lesson.opened_by_id is not None
-
-    def get_duration_seconds(self, lesson: Lesson) -> float:
-        return round(lesson.duration.total_seconds(), 3)
 
 
 class AlertSerializer(serializers.ModelSerializer):

@@ -298,6 +298,18 @@ def _sees_everything(user: AnyUser) -> bool:
     return bool(user.is_staff or user.is_superuser)
 
 
+def _class_for_reader(user: AbstractBaseUser, classroom_code: str) -> tuple[models.Model, bool]:
+    """The class with that code, and whether `user` reads all of its record (its teacher, staff) or only
+    their own part (a member). PermissionDenied for anyone else; Classroom.DoesNotExist for an unknown code.
+    """
+    classroom = classroom_by_code(classroom_code)
+    if _sees_everything(user) or classroom.teacher_id == user.pk:
+        return classroom, True
+    if _is_member(student=user, classroom=classroom):
+        return classroom, False
+    raise PermissionDenied("You neither teach this class nor are a member of it.")
+
+
 def sessions_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> QuerySet[Session]:
     """The sessions `user` may read, newest first.
 
@@ -310,13 +322,9 @@ def sessions_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> 
         return Session.objects.none()
     sessions = Session.objects.select_related("student", "classroom")
     if classroom_code is not None:
-        classroom = classroom_by_code(classroom_code)
+        classroom, reads_all = _class_for_reader(user, classroom_code)
         sessions = sessions.filter(classroom=classroom)
-        if _sees_everything(user) or classroom.teacher_id == user.pk:
-            return sessions
-        if _is_member(student=user, classroom=classroom):
-            return sessions.filter(student=user)
-        raise PermissionDenied("You neither teach this class nor are a member of it.")
+        return sessions if reads_all else sessions.filter(student=user)
     if _sees_everything(user):
         return sessions
     return sessions.filter(Q(student=user) | Q(classroom__teacher=user))
@@ -601,13 +609,9 @@ def lessons_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> Q
         return Lesson.objects.none()
     lessons = Lesson.objects.select_related("classroom", "opened_by")
     if classroom_code is not None:
-        classroom = classroom_by_code(classroom_code)
+        classroom, reads_all = _class_for_reader(user, classroom_code)
         lessons = lessons.filter(classroom=classroom)
-        if _sees_everything(user) or classroom.teacher_id == user.pk:
-            return lessons
-        if _is_member(student=user, classroom=classroom):
-            return lessons.filter(sessions__student=user).distinct()
-        raise PermissionDenied("You neither teach this class nor are a member of it.")
+        return lessons if reads_all else lessons.filter(sessions__student=user).distinct()
     if _sees_everything(user):
         return lessons
     taught = Q(classroom__teacher=user)

@@ -95,26 +95,37 @@ class SessionEndView(SessionAPIView):
         return Response(SessionSerializer(session).data)
 
 
-@extend_schema(parameters=[SessionHistoryQuerySerializer])
-class SessionHistoryView(generics.ListAPIView):
-    """Sessions you may read, newest first, 20 a page."""
+class HistoryListView(generics.ListAPIView):
+    """A page of records you may read, newest first, narrowed by class and start dates (the query serializer)."""
 
     authentication_classes = AUTHENTICATION
-    serializer_class = SessionSerializer
     pagination_class = SessionPagination
+    query_serializer: type[serializers.Serializer]
 
-    def get_queryset(self) -> QuerySet[Session]:
-        query = SessionHistoryQuerySerializer(data=self.request.query_params)
+    def visible(self, query: dict) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        query = self.query_serializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         try:
-            sessions = services.sessions_visible_to(
-                self.request.user, classroom_code=query.validated_data.get("classroom")
-            )
+            records = self.visible(query.validated_data)
         except ObjectDoesNotExist:
             raise NotFound(UNKNOWN_CLASS) from None
         return services.started_between(
-            sessions, start=query.validated_data.get("from"), end=query.validated_data.get("to")
+            records, start=query.validated_data.get("from"), end=query.validated_data.get("to")
         )
+
+
+@extend_schema(parameters=[SessionHistoryQuerySerializer])
+class SessionHistoryView(HistoryListView):
+    """Sessions you may read, newest first, 20 a page."""
+
+    serializer_class = SessionSerializer
+    query_serializer = SessionHistoryQuerySerializer
+
+    def visible(self, query: dict) -> QuerySet[Session]:
+        return services.sessions_visible_to(self.request.user, classroom_code=query.get("classroom"))
 
 
 class SessionDetailView(generics.RetrieveAPIView):
@@ -152,24 +163,15 @@ def _csv_value(value: object) -> object:
 
 
 @extend_schema(parameters=[LessonHistoryQuerySerializer])
-class LessonHistoryView(generics.ListAPIView):
+class LessonHistoryView(HistoryListView):
     """Lessons you may read, newest first, 20 a page: a teacher's classes' lessons, a student's own."""
 
-    authentication_classes = AUTHENTICATION
     serializer_class = LessonSerializer
-    pagination_class = SessionPagination
+    query_serializer = LessonHistoryQuerySerializer
 
-    def get_queryset(self) -> QuerySet[Lesson]:
-        query = LessonHistoryQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        try:
-            lessons = services.lessons_visible_to(self.request.user, classroom_code=query.validated_data.get("classroom"))
-        except ObjectDoesNotExist:
-            raise NotFound(UNKNOWN_CLASS) from None
-        if query.validated_data.get("open") is not None:
-            lessons = lessons.filter(ended_at__isnull=query.validated_data["open"])
-        start, end = query.validated_data.get("from"), query.validated_data.get("to")
-        return services.started_between(lessons, start=start, end=end)
+    def visible(self, query: dict) -> QuerySet[Lesson]:
+        lessons = services.lessons_visible_to(self.request.user, classroom_code=query.get("classroom"))
+        return lessons if query.get("open") is None else lessons.filter(ended_at__isnull=query["open"])
 
 
 def _lesson_or_404(request: Request, lesson_id: int) -> Lesson:

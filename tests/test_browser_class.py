@@ -13,7 +13,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from browser_fixtures import PASSWORD, Daphne, PageServer, log_in, open_page
+from browser_fixtures import PASSWORD, Daphne, PageServer, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared_data, pytest.mark.slow]
 

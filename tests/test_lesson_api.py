@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from classroom.services import classroom_create, classroom_join
 from sessions_app.services import lesson_end, session_end, session_start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api():
-    def make(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
