@@ -182,12 +182,9 @@ class SessionRecorder:
             await asyncio.wait({self._flushing})
         if self.session_id is not None and not self._buffer and not self._alerts:
             return
-        writing = self._flushing = asyncio.ensure_future(self._write())
-        try:
-            await asyncio.shield(writing)
-        finally:
-            if self._flushing is writing:
-                self._flushing = None
+        # Kept until done even if this caller is cancelled (the ticker at the end), so no second write overlaps it.
+        self._flushing = asyncio.ensure_future(self._write())
+        await asyncio.shield(self._flushing)
 
     async def _write(self) -> None:
         try:

@@ -64,14 +64,20 @@ def state_info(name: str) -> StateInfo:
     return STATES.get(name) or StateInfo(name, name.replace("_", " ").capitalize(), None, "")
 
 
+# The WebSocket close codes the pages know by name (docs/protocol.md), and those that refuse for good: a page
+# does not retry after a refusal (the person has to do something), and does after any other close.
+CLOSE_CODES = {
+    "not_authenticated": CLOSE_NOT_AUTHENTICATED,
+    "forbidden": CLOSE_FORBIDDEN,
+    "not_found": CLOSE_NOT_FOUND,
+}
+REFUSALS = ("not_authenticated", "forbidden", "not_found")
+
+
 def page_definitions() -> dict:
     """What every page's scripts share with the server: the states and the WebSocket close codes."""
     return {
         "states": {name: asdict(info) for name, info in STATES.items()},
-        # The server's refusals (docs/protocol.md): a page does not retry after one of these.
-        "closeCodes": {
-            "not_authenticated": CLOSE_NOT_AUTHENTICATED,
-            "forbidden": CLOSE_FORBIDDEN,
-            "not_found": CLOSE_NOT_FOUND,
-        },
+        "closeCodes": CLOSE_CODES,
+        "refusals": list(REFUSALS),
     }

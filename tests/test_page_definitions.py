@@ -32,6 +32,7 @@ def test_it_hands_every_page_the_states_and_close_codes(client):
     assert definitions == json.loads(json.dumps(page_definitions()))
     assert definitions["states"]["confused"]["experimental"] is True
     assert sorted(definitions["closeCodes"].values()) == [CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND]
+    assert set(definitions["refusals"]) <= set(definitions["closeCodes"])
 
 
 def test_it_repeats_no_state_label_or_close_code_in_the_scripts():

@@ -1,9 +1,7 @@
 // What the student page and the dashboard share about their WebSocket: where it is, when a close is final,
 // and how to wait before trying again. One copy, so both pages back off the same way.
-import { CLOSE_CODES } from "./definitions.js";
-
-// The server's refusals (docs/protocol.md): retrying cannot help, the person has to do something.
-export const REFUSAL_CLOSE_CODES = new Set(Object.values(CLOSE_CODES));
+// The server's refusals (docs/protocol.md), from the server: retrying cannot help.
+export { REFUSAL_CLOSE_CODES } from "./definitions.js";
 
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 15000;
