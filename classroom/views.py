@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions_app.models import Alert, Lesson
+from sessions_app.serializers import LessonSerializer
 from sessions_app.services import class_engagement_timeline, lesson_current
 
 from .forms import AccommodationForm, ClassroomCreateForm, ExpressionsOnForm, JoinForm, SwitchForm, TimeZoneForm
@@ -186,13 +187,6 @@ def _alert_event(alert: Alert) -> dict:
     }
 
 
-def lesson_summary(lesson: Lesson | None) -> dict | None:
-    """The lesson in progress as the dashboard shows it; the same fields as the lessons API."""
-    if lesson is None:
-        return None
-    return {"id": lesson.pk, "started_at": lesson.started_at.isoformat(), "opened_by_teacher": lesson.opened_by_id is not None}
-
-
 @login_required
 @require_safe
 def dashboard(request: HttpRequest, code: str) -> HttpResponse:
@@ -207,9 +201,11 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
         for membership in classroom.memberships.select_related("student")
     ]
     lesson = lesson_current(classroom=classroom)
-    # The lesson's newest alerts, oldest first: the page shows them as if they had just arrived, newest on top.
-    alerts = list(lesson.alerts.select_related("student").order_by("-time", "-id")[:DASHBOARD_ALERTS])[::-1] \
-        if lesson is not None else []
+    alerts = []
+    if lesson is not None:
+        # The lesson's newest alerts, oldest first: the page adds them as if they had just arrived, newest on top.
+        newest = lesson.alerts.select_related("student").order_by("-time", "-id")[:DASHBOARD_ALERTS]
+        alerts = list(reversed(newest))
     config = {
         "wsPath": f"/ws/teacher/{classroom.join_code}/",
         "classroom": {
@@ -224,7 +220,8 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
             since=timezone.now() - timedelta(minutes=TIMELINE_MINUTES),
             bucket_s=TIMELINE_BUCKET_S,
         ),
-        "lesson": lesson_summary(lesson),
+        # The lesson in progress as the lessons API gives it, which the page asks again later.
+        "lesson": LessonSerializer(lesson).data if lesson is not None else None,
         "alerts": [_alert_event(alert) for alert in alerts],
         "lessonApiUrl": f"{reverse('lesson-list')}?classroom={classroom.join_code}&open=true",
         # The report of lesson 0, for the script to put the id of the lesson it shows in.
