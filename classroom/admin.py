@@ -16,8 +16,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Classroom)
 class ClassroomAdmin(admin.ModelAdmin):
-    list_display = ("name", "teacher", "join_code", "expressions", "created_at", "member_count")
-    list_filter = ("expressions",)
+    list_display = ("name", "teacher", "join_code", "expressions", "self_signup", "time_zone", "created_at", "member_count")
+    list_filter = ("expressions", "self_signup")
     search_fields = ("name", "join_code", "teacher__username")
     list_select_related = ("teacher",)
     raw_id_fields = ("teacher",)

@@ -10,41 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sessions_app.models import Session
+from sessions_app.models import Lesson, Session
 
 from .services import student_display_name
-
-
-@dataclass(frozen=True)
-class StateView:
-    """How a page shows a state: the word, the icon and the `state-<css_name>` colour class."""
-
-    name: str
-    label: str
-    icon: str | None
-    css_name: str
-
-
-# Server-rendered twin of STATES in static/js/states.js (the tracker's states, in vision.tracker.STATES order).
-KNOWN_STATES = {
-    view.name: view
-    for view in (
-        StateView("focused", "Focused", "eye", "focused"),
-        StateView("happy", "Happy", "smile", "happy"),
-        StateView("confused", "Confused", "circle-question-mark", "confused"),
-        StateView("distracted", "Distracted", "eye-off", "distracted"),
-        StateView("drowsy", "Drowsy", "moon", "drowsy"),
-        StateView("absent", "Absent", "user-x", "absent"),
-    )
-}
-# Time that no sample stands for: the recorder was not running (services.sample_interval_cap).
-NOT_RECORDED = StateView("not-recorded", "Not recorded", None, "waiting")
-
-
-def state_view(state: str) -> StateView:
-    # A state only an old client sent (time_in_state from client totals) still shows, by its own name.
-    return KNOWN_STATES.get(state) or StateView(state, state.replace("_", " ").capitalize(), None, "waiting")
-
+from .states import NOT_RECORDED, StateInfo, state_info
 
 def format_duration(seconds: float) -> str:
     """42 s, 4 min 10 s, 10 min, 1 h 5 min."""
@@ -63,7 +32,7 @@ class SessionRow:
     session: Session
     student_name: str
     duration: str
-    dominant_state: StateView | None
+    dominant_state: StateInfo | None
 
 
 def session_rows(sessions: Iterable[Session]) -> list[SessionRow]:
@@ -72,7 +41,7 @@ def session_rows(sessions: Iterable[Session]) -> list[SessionRow]:
             session=session,
             student_name=student_display_name(session.student),
             duration=format_duration(session.duration.total_seconds()),
-            dominant_state=state_view(session.dominant_state) if session.dominant_state else None,
+            dominant_state=state_info(session.dominant_state) if session.dominant_state else None,
         )
         for session in sessions
     ]
@@ -80,7 +49,7 @@ def session_rows(sessions: Iterable[Session]) -> list[SessionRow]:
 
 @dataclass(frozen=True)
 class StateShare:
-    state: StateView
+    state: StateInfo
     duration: str
     percent: float
 
@@ -95,14 +64,15 @@ class StateShare:
 
 
 def state_shares(session: Session) -> list[StateShare]:
-    """Time in each state, most first, as a share of the session; a gap in the recording shows as "Not recorded"."""
+    """Time in each state (paused included), most first, as a share of the session; a gap in the recording
+    shows as "Not recorded"."""
     seconds_by_state = {state: float(seconds) for state, seconds in session.time_in_state.items() if seconds > 0}
     recorded = math.fsum(seconds_by_state.values())
     # Nothing recorded (an active session's totals are not computed yet): no bars rather than 100% "Not recorded".
     if recorded <= 0:
         return []
     total = max(session.duration.total_seconds(), recorded)
-    views = [(state_view(state), seconds) for state, seconds in seconds_by_state.items()]
+    views = [(state_info(state), seconds) for state, seconds in seconds_by_state.items()]
     views.sort(key=lambda item: -item[1])
     if total - recorded >= 1:
         views.append((NOT_RECORDED, total - recorded))
@@ -130,11 +100,19 @@ def _summary(values: list[float], *, digits: int, scale: str = "") -> str:
 
 
 def chart_specs(samples: list[dict]) -> list[ChartSpec]:
+    """A session's charts, from its samples (dicts with "t" and each metric)."""
+
     def values(metric: str) -> list[float]:
         return [sample[metric] for sample in samples if sample[metric] is not None]
 
     return [
-        ChartSpec("engagement", "Engagement", "", _summary(values("engagement"), digits=0, scale=" (out of 100)")),
+        ChartSpec(
+            "engagement",
+            "Engagement",
+            "",
+            _summary(values("engagement"), digits=0, scale=" (out of 100)")
+            + " Gaps are times paused or with nothing recorded.",
+        ),
         ChartSpec(
             "ear",
             "Eye aspect ratio (EAR)",
@@ -151,10 +129,43 @@ def chart_specs(samples: list[dict]) -> list[ChartSpec]:
     ]
 
 
+def class_engagement_chart(points: list[dict]) -> ChartSpec:
+    """A lesson's class engagement timeline (points with "t" and "engagement")."""
+    values = [point["engagement"] for point in points if point["engagement"] is not None]
+    return ChartSpec(
+        "engagement",
+        "Class engagement",
+        "",
+        _summary(values, digits=0, scale=" (out of 100)")
+        + " Each point is the mean of the students measured then; paused students are left out.",
+    )
+
+
 @dataclass(frozen=True)
 class SampleRow:
     time: datetime
-    engagement: int
+    engagement: int | None
     ear: float | None
-    blink_rate_per_min: float
-    state: StateView
+    blink_rate_per_min: float | None
+    state: StateInfo
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    lesson: Lesson
+    duration: str
+    students: int  # who streamed in it
+    alerts: int
+
+
+def lesson_rows(lessons: Iterable[Lesson]) -> list[LessonRow]:
+    """Lessons annotated with `students` and `alert_count` (classroom.history_views.class_history)."""
+    return [
+        LessonRow(
+            lesson=lesson,
+            duration=format_duration(lesson.duration.total_seconds()),
+            students=lesson.students,
+            alerts=lesson.alert_count,
+        )
+        for lesson in lessons
+    ]

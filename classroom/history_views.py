@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from sessions_app.models import Session
-from sessions_app.services import session_for_user, sessions_visible_to
+from sessions_app.services import lessons_visible_to, session_for_user, sessions_visible_to
 
-from .history_display import SampleRow, chart_specs, format_duration, session_rows, state_shares, state_view
+from .history_display import SampleRow, chart_specs, format_duration, lesson_rows, session_rows, state_shares
 from .services import AccessDenied, student_display_name, teacher_access
+from .states import state_info
 from .views import http_error
 
 SESSIONS_PER_PAGE = 25
+LESSONS_PER_PAGE = 10
 
 
 def _history_page(request: HttpRequest, sessions: QuerySet[Session]) -> Page:
@@ -58,19 +61,23 @@ def class_history(request: HttpRequest, code: str) -> HttpResponse:
     except AccessDenied as denied:
         raise http_error(denied) from None
     page = _history_page(request, sessions_visible_to(request.user, classroom_code=classroom.join_code))
-    return render(
-        request,
-        "classroom/history.html",
-        {
-            "title": f"History of {classroom.name}",
-            "caption": f"Sessions of {classroom.name}, newest first",
-            "classroom": classroom,
-            "page_obj": page,
-            "rows": session_rows(page),
-            "show_student": True,
-            "show_class": False,
-        },
-    )
+    lessons = lessons_visible_to(request.user, classroom_code=classroom.join_code).annotate(
+        students=Count("sessions__student", distinct=True), alert_count=Count("alerts", distinct=True)
+    ).order_by("-started_at", "-id")
+    lessons_page = Paginator(lessons, LESSONS_PER_PAGE).get_page(request.GET.get("lessons_page"))
+    context = {
+        "title": f"Lessons and history of {classroom.name}",
+        "caption": f"Sessions of {classroom.name}, newest first",
+        "classroom": classroom,
+        "lessons_page": lessons_page,
+        "lesson_rows": lesson_rows(lessons_page),
+        "page_obj": page,
+        "rows": session_rows(page),
+        "show_student": True,
+        "show_class": False,
+    }
+    with timezone.override(classroom.time_zone):
+        return render(request, "classroom/history.html", context)
 
 
 def _class_history_code(request: HttpRequest, session: Session) -> str | None:
@@ -103,28 +110,28 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
         }
         for sample in samples
     ]
-    return render(
-        request,
-        "classroom/session.html",
-        {
-            "session": session,
-            "student_name": student_display_name(session.student),
-            "is_own": session.student_id == request.user.pk,
-            "duration": format_duration(session.duration.total_seconds()),
-            "perclos_percent": None if session.perclos is None else f"{100 * session.perclos:.0f}%",
-            "state_shares": state_shares(session),
-            "charts": chart_specs(chart_samples) if samples else [],
-            "chart_samples": chart_samples,
-            "sample_rows": [
-                SampleRow(
-                    time=sample["time"],
-                    engagement=sample["engagement"],
-                    ear=sample["ear"],
-                    blink_rate_per_min=sample["blink_rate_per_min"],
-                    state=state_view(sample["state"]),
-                )
-                for sample in samples
-            ],
-            "class_history_code": _class_history_code(request, session),
-        },
-    )
+    context = {
+        "session": session,
+        "student_name": student_display_name(session.student),
+        "is_own": session.student_id == request.user.pk,
+        "duration": format_duration(session.duration.total_seconds()),
+        "perclos_percent": None if session.perclos is None else f"{100 * session.perclos:.0f}%",
+        "state_shares": state_shares(session),
+        "charts": chart_specs(chart_samples) if samples else [],
+        "chart_samples": chart_samples,
+        "sample_rows": [
+            SampleRow(
+                time=sample["time"],
+                engagement=sample["engagement"],
+                ear=sample["ear"],
+                blink_rate_per_min=sample["blink_rate_per_min"],
+                state=state_info(sample["state"]),
+            )
+            for sample in samples
+        ],
+        "class_history_code": _class_history_code(request, session),
+    }
+    # A session of a class is shown in the class's time zone, as its lesson report is.
+    time_zone = session.classroom.time_zone if session.classroom is not None else timezone.get_default_timezone_name()
+    with timezone.override(time_zone):
+        return render(request, "classroom/session.html", context)

@@ -402,6 +402,9 @@ class StudentStream:
         self.socket = None
         self._frames.drop_waiting()
         self._stop_watching()
+        # A new socket starts unpaused (the page says "pause" again if it is), and a paused stretch ends here.
+        self.paused = False
+        self.recorder.on_disconnected()
         # Write what the socket streamed now; the session itself ends after the grace period.
         asyncio.ensure_future(self.recorder.flush())
         return True
@@ -437,6 +440,9 @@ class StudentStream:
         self.paused = paused
         if paused:
             self._frames.drop_waiting()
+            self.recorder.on_paused()
+        else:
+            self.recorder.on_resumed()
         self.last_frame_at = asyncio.get_running_loop().time()
         await self._to_socket({"type": "paused" if paused else "resumed"})
         await self._teacher_updates.offer()
@@ -502,7 +508,10 @@ class StudentStream:
         await self.to_teachers("student.update", {"student": self.status_object()})
 
     async def _send_alert(self, alert: Alert) -> None:
-        await self.to_teachers("alert", {"student": self.student, **alert.to_dict(), "time": now_iso()})
+        at = datetime.now(timezone.utc)
+        self.recorder.on_alert(kind=alert.kind, reason=alert.reason, at=at)  # stored: a reloaded dashboard shows it
+        await self.to_teachers("alert", {"student": self.student, **alert.to_dict(),
+                                         "time": at.isoformat(timespec="seconds")})
 
     async def _watch_camera(self) -> None:
         loop = asyncio.get_running_loop()

@@ -8,8 +8,11 @@ Who is a teacher is not a field here: teachers are the users in the auth Group "
 from __future__ import annotations
 
 import secrets
+import zoneinfo
+from functools import cache
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 # No 0/O, 1/I: a code read aloud or copied from a projector should not be mistyped.
@@ -29,6 +32,21 @@ def normalize_join_code(code: str) -> str:
     return code.strip().upper()
 
 
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA names the system (or the tzdata package) knows, e.g. Europe/Berlin."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in time_zone_names():
+        raise ValidationError(f"{name!r} is not a time zone name such as Europe/Berlin or America/New_York.")
+
+
 class Classroom(models.Model):
     name = models.CharField(max_length=120)
     teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="taught_classes")
@@ -38,12 +56,24 @@ class Classroom(models.Model):
         default=generate_join_code,
         help_text="What students type to join. Letters and digits only; stored upper-case.",
     )
+    # Off by default: inferring emotions in education is prohibited in the EU (AI Act art. 5(1)(f)), so a
+    # teacher turns expressions on deliberately, on the settings page that says what that means.
     expressions = models.BooleanField(
-        default=True,
+        default=False,
         help_text=(
             "Off: expression-free mode, no happy or confused is ever inferred for this class. "
             "Inferring emotions in education is prohibited in the EU (AI Act art. 5(1)(f))."
         ),
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Times on this class's pages are shown in this zone (an IANA name such as Europe/Berlin).",
+    )
+    self_signup = models.BooleanField(
+        default=False,
+        help_text="On: someone without an account may create one with the join code, and is then a member.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

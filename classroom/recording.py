@@ -10,6 +10,7 @@ A crash loses at most the samples of the last FLUSH_EVERY_S.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -84,10 +85,14 @@ class SessionRecorder:
         self._stream_origin: tuple[float, datetime] | None = None  # (stream t, wall time) of the first frame
         self._next_sample_t: float | None = None
         self._last: tuple[float, Status] | None = None
-        self._last_recorded_t: float | None = None
         self._flushing: asyncio.Task | None = None
         self._ticker: asyncio.Task | None = None
         self._failing = False  # the last write failed: log again only once it works
+        # Lessons: a paused stretch, alerts waiting to be written, the newest sample's time, a sample due at once.
+        self._paused_ticker: asyncio.Task | None = None
+        self._alerts: deque = deque()
+        self._recorded_until: datetime | None = None
+        self._sample_now = False
 
     def _wall_time(self, t: float) -> datetime:
         origin_t, origin_wall = self._stream_origin
@@ -106,13 +111,16 @@ class SessionRecorder:
             frames=self.frames,
         )
 
-    def _keep(self, sample, t: float) -> None:
+    def _keep(self, sample) -> None:
         if len(self._buffer) >= BUFFER_LIMIT:
             self._buffer.popleft()
             self.dropped += 1
             log.warning("sample buffer of student %s is full; %d oldest samples dropped", self.student_id, self.dropped)
+        if self._recorded_until is not None and sample.time < self._recorded_until:
+            # A client clock a little behind ours after a pause: samples stay in order.
+            sample = dataclasses.replace(sample, time=self._recorded_until)
         self._buffer.append(sample)
-        self._last_recorded_t = t
+        self._recorded_until = sample.time
 
     def on_status(self, t: float, status: Status) -> None:
         """Every analysed frame: cheap, no I/O. A sample is taken each time stream time passes a boundary."""
@@ -122,10 +130,50 @@ class SessionRecorder:
             self._next_sample_t = t + sample_seconds()
             self._ticker = asyncio.ensure_future(self._flush_periodically())
         self._last = (t, status)
-        if t >= self._next_sample_t:
-            self._keep(self._sample(t, status), t)
+        if t >= self._next_sample_t or self._sample_now:
+            self._sample_now = False  # the first frame after a pause ends the paused stretch exactly
+            self._keep(self._sample(t, status))
             while self._next_sample_t <= t:
                 self._next_sample_t += sample_seconds()
+
+    # Pauses and alerts (sessions_app.services keeps the rules: what a paused sample holds, which lesson).
+
+    def _keep_paused_sample(self) -> None:
+        blinks = self._last[1].blinks if self._last is not None else 0
+        self._keep(_session_services().paused_sample(at=datetime.now(timezone.utc), blinks=blinks, frames=self.frames))
+
+    def on_paused(self) -> None:
+        """The student paused: a `paused` sample now and every sample period until they resume or leave."""
+        if self._stream_origin is None or self._paused_ticker is not None:
+            return  # nothing streamed yet, so nothing to record; or already paused
+
+        async def tick() -> None:
+            while True:
+                self._keep_paused_sample()
+                await asyncio.sleep(sample_seconds())
+
+        self._paused_ticker = asyncio.ensure_future(tick())
+
+    def _end_paused_stretch(self) -> bool:
+        if self._paused_ticker is None:
+            return False
+        self._paused_ticker.cancel()
+        self._paused_ticker = None
+        return True
+
+    def on_resumed(self) -> None:
+        if self._end_paused_stretch():
+            self._sample_now = True
+
+    def on_disconnected(self) -> None:
+        """The socket closed: a paused stretch ends here, since nothing is known about the time after."""
+        if self._end_paused_stretch():
+            self._keep_paused_sample()
+
+    def on_alert(self, *, kind: str, reason: str, at: datetime) -> None:
+        """An alert the teacher was just sent: stored at once (a dashboard reloaded now shows it)."""
+        self._alerts.append(_session_services().AlertIn(kind=kind, reason=reason, time=at))
+        asyncio.ensure_future(self.flush())
 
     async def _flush_periodically(self) -> None:
         # The first flush starts the session right away, so its start is when streaming began.
@@ -139,7 +187,7 @@ class SessionRecorder:
         True when everything buffered is written. Flushes run one after another, each after the previous one
         finished, so no batch is written twice; a caller cancelled meanwhile does not cancel the write.
         """
-        if self._stream_origin is None:
+        if self._stream_origin is None and not self._alerts:
             return True  # no frame yet: nothing to record
         previous = self._flushing
 
@@ -152,9 +200,9 @@ class SessionRecorder:
         return await asyncio.shield(self._flushing)
 
     async def _write(self) -> bool:
-        """True when the session exists and every buffered sample is written."""
+        """True when the session exists and every buffered sample and alert is written."""
         try:
-            if self.session_id is None:
+            if self.session_id is None and self._stream_origin is not None:
                 session, _ = await run_in_writer(
                     _start_session,
                     student_id=self.student_id, classroom_id=self.classroom_id, started_at=self._stream_origin[1],
@@ -162,10 +210,18 @@ class SessionRecorder:
                 self.session_id = session.pk
             if self._buffer:
                 batch = list(self._buffer)
-                await run_in_writer(_session_services().session_record_samples, session_id=self.session_id,
-                                     samples=batch)
+                # The session may have ended under the stream (its lesson was ended): the id of the one now.
+                self.session_id = await run_in_writer(
+                    _session_services().session_record_stream, session_id=self.session_id, samples=batch
+                )
                 for _ in batch:
                     self._buffer.popleft()
+            if self._alerts:
+                alerts = list(self._alerts)
+                await run_in_writer(_session_services().alerts_record, student_id=self.student_id,
+                                    classroom_id=self.classroom_id, session_id=self.session_id, alerts=alerts)
+                for _ in alerts:
+                    self._alerts.popleft()
         except Exception:  # noqa: BLE001 - any database failure: keep the samples and try again later
             if not self._failing:
                 log.warning("could not write %d samples for student %s; keeping them and trying again",
@@ -185,21 +241,23 @@ class SessionRecorder:
         """
         if self._ticker is not None:
             self._ticker.cancel()
+        self.on_disconnected()
         if self._last is None:
+            await self.flush()  # alerts, if any
             return
         t, status = self._last
-        if self._last_recorded_t is None or t > self._last_recorded_t:
-            self._keep(self._sample(t, status), t)
+        if self._recorded_until is None or self._wall_time(t) > self._recorded_until:
+            self._keep(self._sample(t, status))
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + FINISH_RETRY_FOR_S
-        while not await self._write_and_end(ended_at=self._wall_time(t)):
+        while not await self._write_and_end(ended_at=max(self._wall_time(t), self._recorded_until)):
             if loop.time() >= give_up_at:
                 log.error("session of student %s not ended: %d samples unwritten", self.student_id, len(self._buffer))
                 return
             await asyncio.sleep(FINISH_RETRY_EVERY_S)
 
     async def _write_and_end(self, *, ended_at: datetime) -> bool:
-        if not await self.flush():
+        if not await self.flush() or self.session_id is None:
             return False
         try:
             await run_in_writer(_session_services().session_end, session_id=self.session_id, ended_at=ended_at)

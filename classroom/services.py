@@ -28,7 +28,7 @@ from .groups import (
     CLOSE_UNAVAILABLE,
     students_group,
 )
-from .models import Classroom, Membership, generate_join_code, normalize_join_code
+from .models import Classroom, Membership, generate_join_code, normalize_join_code, validate_time_zone
 from .roles import TEACHERS_GROUP, is_teacher
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class AccessDenied(Exception):
         )
 
 
-def classroom_create(*, teacher: AbstractBaseUser, name: str, expressions: bool = True) -> Classroom:
+def classroom_create(*, teacher: AbstractBaseUser, name: str, expressions: bool = False) -> Classroom:
     if not is_teacher(teacher):
         raise PermissionDenied("Only teachers can create classes.")
     collision: IntegrityError | None = None
@@ -206,6 +206,37 @@ def classroom_set_expressions(*, classroom: Classroom, expressions: bool) -> Cla
     return classroom
 
 
+@transaction.atomic
+def classroom_self_signup(*, code: str, username: str, display_name: str, password: str) -> Membership:
+    """A new account that joins the class with `code`, if its teacher turned sign-up on.
+
+    Classroom.DoesNotExist for an unknown code, PermissionDenied when the class takes no sign-ups; nothing
+    is created then. The caller has checked the username and password (UserCreationForm).
+    """
+    classroom = Classroom.objects.select_related("teacher").get(join_code=normalize_join_code(code))
+    if not classroom.self_signup:
+        raise PermissionDenied("This class takes no sign-ups.")
+    student = get_user_model().objects.create_user(username=username, password=password, first_name=display_name)
+    membership = Membership.objects.create(classroom=classroom, student=student)
+    membership.classroom = classroom
+    return membership
+
+
+def classroom_set_time_zone(*, classroom: Classroom, time_zone: str) -> Classroom:
+    """The zone the class's pages show times in; ValidationError for a name that is not one."""
+    validate_time_zone(time_zone)
+    classroom.time_zone = time_zone
+    classroom.save(update_fields=["time_zone"])
+    return classroom
+
+
+def classroom_set_self_signup(*, classroom: Classroom, enabled: bool) -> Classroom:
+    """On: someone without an account may create one with the join code, and joins the class."""
+    classroom.self_signup = enabled
+    classroom.save(update_fields=["self_signup"])
+    return classroom
+
+
 def teacher_access(*, user: AnyUser, code: str) -> Classroom:
     """The class `user` may watch, or AccessDenied saying why not. A superuser may watch any class."""
     if not user.is_authenticated:
@@ -231,6 +262,18 @@ DEMO_CLASS_NAME = "Demo class"
 DEMO_CLASS_CODE = "DEMOCLASS"
 
 
+# Names for the demo accounts, so pages read "Your teacher, Maria Rossi," rather than a username. Made up, and
+# drawn from many places, as a real class would be; students past the list are "Student N".
+DEMO_TEACHER_NAME = ("Maria", "Rossi")
+DEMO_STUDENT_NAMES = (
+    "Amara Okafor", "Ben Carter", "Chen Wei", "Diego Hernández", "Elif Yılmaz", "Farah Haddad", "Gabriel Silva",
+    "Hana Sato", "Ibrahim Diallo", "Julia Nowak", "Kofi Mensah", "Leila Karimi", "Mateo García", "Nia Johnson",
+    "Oskar Lindqvist", "Priya Nair", "Quentin Dubois", "Rosa Martínez", "Sami Virtanen", "Tariq Aziz",
+    "Umaima Hussain", "Viktor Petrov", "Wen Li", "Ximena Torres", "Yusuf Demir", "Zara Ahmed", "Aiko Tanaka",
+    "Bilal Chaudhry", "Chloé Martin", "Dmitri Volkov",
+)
+
+
 @dataclass(frozen=True)
 class DemoAccounts:
     teacher: AbstractBaseUser
@@ -238,13 +281,28 @@ class DemoAccounts:
     classroom: Classroom
 
 
-def _demo_user(*, username: str, password: str) -> AbstractBaseUser:
-    user, _ = get_user_model().objects.get_or_create(username=username)
+def _demo_user(*, username: str, password: str, name: tuple[str, str]) -> AbstractBaseUser:
+    first_name, last_name = name
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"first_name": first_name, "last_name": last_name}
+    )
     # Checked first so that a second run with the same password writes nothing at all.
     if not user.check_password(password):
         user.set_password(password)
         user.save(update_fields=["password"])
+    if not user.get_full_name().strip():
+        # An account from before the demo had names; a name someone gave it since is theirs to keep.
+        user.first_name, user.last_name = first_name, last_name
+        user.save(update_fields=["first_name", "last_name"])
     return user
+
+
+def demo_student_name(number: int) -> tuple[str, str]:
+    """The display name of demo student `number` (from 1), as (first name, last name)."""
+    if number <= len(DEMO_STUDENT_NAMES):
+        first, _, last = DEMO_STUDENT_NAMES[number - 1].partition(" ")
+        return first, last
+    return "Student", str(number)
 
 
 @transaction.atomic
@@ -256,14 +314,17 @@ def seed_demo(*, students: int, password: str) -> DemoAccounts:
     if students < 0:
         raise ValueError(f"students must be 0 or more, not {students}")
     teachers, _ = Group.objects.get_or_create(name=TEACHERS_GROUP)
-    teacher = _demo_user(username=DEMO_TEACHER_USERNAME, password=password)
+    teacher = _demo_user(username=DEMO_TEACHER_USERNAME, password=password, name=DEMO_TEACHER_NAME)
     teacher.groups.add(teachers)
+    # The demo reads expressions, so a smiling student shows as happy (new classes are expression-free).
     classroom, _ = Classroom.objects.get_or_create(
-        join_code=DEMO_CLASS_CODE, defaults={"name": DEMO_CLASS_NAME, "teacher": teacher}
+        join_code=DEMO_CLASS_CODE, defaults={"name": DEMO_CLASS_NAME, "teacher": teacher, "expressions": True}
     )
     student_users = []
     for number in range(1, students + 1):
-        student = _demo_user(username=f"{DEMO_STUDENT_PREFIX}{number}", password=password)
+        student = _demo_user(
+            username=f"{DEMO_STUDENT_PREFIX}{number}", password=password, name=demo_student_name(number)
+        )
         Membership.objects.get_or_create(classroom=classroom, student=student)
         student_users.append(student)
     return DemoAccounts(teacher=teacher, students=student_users, classroom=classroom)

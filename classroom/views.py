@@ -20,17 +20,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from sessions_app.services import class_engagement_timeline
+from sessions_app.models import Alert, Lesson
+from sessions_app.serializers import LessonSerializer
+from sessions_app.services import class_engagement_timeline, lesson_current
 
-from .forms import AccommodationForm, ClassroomCreateForm, JoinForm, SwitchForm
+from .forms import AccommodationForm, ClassroomCreateForm, ExpressionsOnForm, JoinForm, SwitchForm, TimeZoneForm
 from .join_limit import limit_join_guesses
-from .models import Classroom, Membership
+from .models import Classroom, Membership, time_zone_names
 from .roles import is_teacher
 from .services import (
     AccessDenied,
     classroom_create,
     classroom_join,
     classroom_set_expressions,
+    classroom_set_time_zone,
     membership_consent,
     membership_set_attention_rules,
     membership_withdraw_consent,
@@ -38,10 +41,13 @@ from .services import (
     student_display_name,
     teacher_access,
 )
+from .states import STATES
 
 # The dashboard's class timeline: how far back it starts, and the width of one point.
 TIMELINE_MINUTES = 10
 TIMELINE_BUCKET_S = 10
+# The lesson's newest alerts a reloaded dashboard shows (the report has them all).
+DASHBOARD_ALERTS = 50
 # What the student page's canvas.toBlob uses: about 15 KB for a 640x360 face, and no visible loss for landmarks.
 JPEG_QUALITY = 0.7
 
@@ -69,6 +75,8 @@ def teacher_required(view):
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "home.html")
+    if request.user.is_superuser:
+        return redirect("all-classes")
     if is_teacher(request.user):
         return redirect("teacher-classes")
     memberships = Membership.objects.filter(student=request.user).select_related("classroom", "classroom__teacher")
@@ -146,26 +154,38 @@ def withdraw_consent(request: HttpRequest, code: str) -> HttpResponse:
 def teacher_classes(request: HttpRequest) -> HttpResponse:
     form = ClassroomCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        classroom = classroom_create(
-            teacher=request.user, name=form.cleaned_data["name"], expressions=not form.cleaned_data["expression_free"]
-        )
+        # Always expression-free at first: turning expressions on is a choice made on the settings page, which
+        # says what it means and where the law forbids it.
+        classroom = classroom_create(teacher=request.user, name=form.cleaned_data["name"])
         messages.success(request, f"Created {classroom.name}. Students join it with the code {classroom.join_code}.")
         return redirect("teacher-classes")
     classes = Classroom.objects.filter(teacher=request.user).annotate(members=Count("memberships"))
     return render(request, "classroom/teacher_classes.html", {"classes": classes, "form": form})
 
 
-def _taught_classroom(request: HttpRequest, code: str) -> Classroom:
+def taught_classroom(request: HttpRequest, code: str) -> Classroom:
+    """The class for a teacher's page: its teacher's (or a superuser's), else 404 or 403."""
     try:
         return teacher_access(user=request.user, code=code)
     except AccessDenied as denied:
         raise http_error(denied) from None
 
 
+def _alert_event(alert: Alert) -> dict:
+    """A stored alert as the dashboard's script reads a live one (docs/protocol.md, "alert")."""
+    student = alert.student
+    return {
+        "student": {"id": student.pk, "username": student.get_username(), "display_name": student_display_name(student)},
+        "kind": alert.kind,
+        "reason": alert.reason,
+        "time": alert.time.isoformat(),
+    }
+
+
 @login_required
 @require_safe
 def dashboard(request: HttpRequest, code: str) -> HttpResponse:
-    classroom = _taught_classroom(request, code)
+    classroom = taught_classroom(request, code)
     members = [
         {
             "id": membership.student_id,
@@ -175,50 +195,62 @@ def dashboard(request: HttpRequest, code: str) -> HttpResponse:
         }
         for membership in classroom.memberships.select_related("student")
     ]
+    lesson = lesson_current(classroom=classroom)
+    alerts = []
+    if lesson is not None:
+        # The lesson's newest alerts, oldest first: the page adds them as if they had just arrived, newest on top.
+        newest = lesson.alerts.select_related("student").order_by("-time", "-id")[:DASHBOARD_ALERTS]
+        alerts = list(reversed(newest))
     config = {
         "wsPath": f"/ws/teacher/{classroom.join_code}/",
-        "classroom": {"code": classroom.join_code, "name": classroom.name, "expressions": classroom.expressions},
+        "classroom": {
+            "code": classroom.join_code,
+            "name": classroom.name,
+            "expressions": classroom.expressions,
+            "timeZone": classroom.time_zone,
+        },
         "members": members,
         "timeline": class_engagement_timeline(
             classroom_id=classroom.pk,
             since=timezone.now() - timedelta(minutes=TIMELINE_MINUTES),
             bucket_s=TIMELINE_BUCKET_S,
         ),
+        # The lesson in progress as the lessons API gives it, which the page asks again later.
+        "lesson": LessonSerializer(lesson).data if lesson is not None else None,
+        "alerts": [_alert_event(alert) for alert in alerts],
+        "lessonApiUrl": f"{reverse('lesson-list')}?classroom={classroom.join_code}&open=true",
+        # The report of lesson 0, for the script to put the id of the lesson it shows in.
+        "lessonReportUrl": reverse("lesson-page", args=[0]),
         "historyUrl": reverse("class-history", args=[classroom.join_code]),
         "settingsUrl": reverse("class-settings", args=[classroom.join_code]),
     }
-    return render(request, "classroom/dashboard.html", {"classroom": classroom, "config": config})
+    with timezone.override(classroom.time_zone):
+        return render(
+            request,
+            "classroom/dashboard.html",
+            {
+                "classroom": classroom,
+                "config": config,
+                "lesson": lesson,
+                "idle_minutes": settings.SMARTSESSION_LESSON_IDLE_MINUTES,
+            },
+        )
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def class_settings(request: HttpRequest, code: str) -> HttpResponse:
-    classroom = _taught_classroom(request, code)
+    classroom = taught_classroom(request, code)
     if request.method == "POST":
         if "student" in request.POST:
-            form = AccommodationForm(request.POST)
-            if form.is_valid():
-                try:
-                    membership = membership_set_attention_rules(
-                        classroom=classroom,
-                        student_id=form.cleaned_data["student"],
-                        enabled=form.cleaned_data["enabled"],
-                    )
-                except Membership.DoesNotExist:
-                    raise Http404("This student is not in this class.") from None
-                state = "on" if membership.attention_rules else "off"
-                messages.success(
-                    request, f"Gaze and head-pose rules are {state} for {student_display_name(membership.student)}."
-                )
-        else:
-            form = SwitchForm(request.POST)
-            if form.is_valid():
-                classroom_set_expressions(classroom=classroom, expressions=not form.cleaned_data["enabled"])
-                state = "on" if not classroom.expressions else "off"
-                messages.success(request, f"Expression-free mode is {state} for {classroom.name}.")
-        if not form.is_valid():
-            return HttpResponse("The setting could not be read; reload the page and try again.", status=400)
-        return redirect("class-settings", code=classroom.join_code)
+            return _set_accommodation(request, classroom)
+        if "time_zone" in request.POST:
+            return _set_time_zone(request, classroom)
+        return _set_expressions(request, classroom)
+    return _settings_page(request, classroom, time_zone_form=TimeZoneForm(initial={"time_zone": classroom.time_zone}))
+
+
+def _settings_page(request: HttpRequest, classroom: Classroom, *, time_zone_form: TimeZoneForm, status: int = 200):
     memberships = classroom.memberships.select_related("student")
     return render(
         request,
@@ -226,5 +258,85 @@ def class_settings(request: HttpRequest, code: str) -> HttpResponse:
         {
             "classroom": classroom,
             "members": [(membership, student_display_name(membership.student)) for membership in memberships],
+            "time_zone_form": time_zone_form,
+            "time_zone_names": sorted(time_zone_names()),
+            "confused": STATES["confused"],
         },
+        status=status,
     )
+
+
+def _unreadable_setting() -> HttpResponse:
+    return HttpResponse("The setting could not be read; reload the page and try again.", status=400)
+
+
+def _set_accommodation(request: HttpRequest, classroom: Classroom) -> HttpResponse:
+    form = AccommodationForm(request.POST)
+    if not form.is_valid():
+        return _unreadable_setting()
+    try:
+        membership = membership_set_attention_rules(
+            classroom=classroom, student_id=form.cleaned_data["student"], enabled=form.cleaned_data["enabled"]
+        )
+    except Membership.DoesNotExist:
+        raise Http404("This student is not in this class.") from None
+    state = "on" if membership.attention_rules else "off"
+    messages.success(request, f"Gaze and head-pose rules are {state} for {student_display_name(membership.student)}.")
+    return redirect("class-settings", code=classroom.join_code)
+
+
+def _set_time_zone(request: HttpRequest, classroom: Classroom) -> HttpResponse:
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _settings_page(request, classroom, time_zone_form=form, status=400)
+    classroom_set_time_zone(classroom=classroom, time_zone=form.cleaned_data["time_zone"])
+    messages.success(request, f"Times on {classroom.name}'s pages are now shown in {classroom.time_zone}.")
+    return redirect("class-settings", code=classroom.join_code)
+
+
+def _set_expressions(request: HttpRequest, classroom: Classroom) -> HttpResponse:
+    form = SwitchForm(request.POST)
+    if not form.is_valid():
+        return _unreadable_setting()
+    expression_free = form.cleaned_data["enabled"]
+    if not expression_free and not ExpressionsOnForm(request.POST).is_valid():
+        # Reading expressions only after the teacher has read what it means, and confirmed.
+        messages.info(request, "Read what reading expressions means, then confirm, or keep expression-free mode.")
+        return redirect("class-expressions", code=classroom.join_code)
+    classroom_set_expressions(classroom=classroom, expressions=not expression_free)
+    state = "on" if expression_free else "off"
+    messages.success(request, f"Expression-free mode is {state} for {classroom.name}.")
+    return redirect("class-settings", code=classroom.join_code)
+
+
+@login_required
+@require_safe
+def class_expressions(request: HttpRequest, code: str) -> HttpResponse:
+    """What reading expressions means, and where the law forbids it, before a teacher turns it on."""
+    classroom = taught_classroom(request, code)
+    return render(
+        request,
+        "classroom/class_expressions.html",
+        {"classroom": classroom, "form": ExpressionsOnForm(), "happy": STATES["happy"], "confused": STATES["confused"]},
+    )
+
+
+@login_required
+@require_safe
+def all_classes(request: HttpRequest) -> HttpResponse:
+    """A superuser's start page: every class, with its teacher, members and lesson in progress."""
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only an administrator sees every class.")
+    classes = (
+        Classroom.objects.select_related("teacher")
+        .annotate(members=Count("memberships", distinct=True))
+        .order_by("name", "id")
+    )
+    open_lessons = set(Lesson.objects.filter(ended_at__isnull=True).values_list("classroom_id", flat=True))
+    rows = [(classroom, student_display_name(classroom.teacher), classroom.pk in open_lessons) for classroom in classes]
+    return render(request, "classroom/all_classes.html", {"rows": rows})
+
+
+def join_url(request: HttpRequest, classroom: Classroom) -> str:
+    """The link (and QR code) that takes a student to joining this class, as this server is reached."""
+    return request.build_absolute_uri(reverse("join-link", args=[classroom.join_code]))

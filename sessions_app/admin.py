@@ -1,26 +1,20 @@
-"""Sessions in the admin: a record to look at, never to edit.
+"""Lessons, sessions and alerts in the admin: a record to look at, never to edit.
 
-Nobody may add or change a session or a sample here (what was measured stays as measured); a
-superuser may delete one, for instance to honour an erasure request.
+Nobody may add or change a session, a sample or an alert here (what was measured stays as measured); a
+superuser may delete one, for instance to honour an erasure request. A session's charts are the pages'
+own (its session page, linked from here), not a second drawing of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import TOTAL_FIELDS, MetricSample, Session
-
-CHART_WIDTH = 640
-CHART_HEIGHT = 160
-# Open eyes read about 0.25-0.35; the axis reaches a little past that, or the highest EAR seen.
-CHART_EAR_TOP = 0.4
-ENGAGEMENT_COLOUR = "#2563eb"
-EAR_COLOUR = "#ea580c"
+from .models import PAUSED, TOTAL_FIELDS, Alert, Lesson, MetricSample, Session
 
 
 def format_duration(duration: timedelta) -> str:
@@ -28,51 +22,17 @@ def format_duration(duration: timedelta) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def _polylines(runs: Sequence[Sequence[tuple[float, float]]], colour: str):
-    lines = [" ".join(f"{x:.1f},{y:.1f}" for x, y in run) for run in runs if len(run) > 1]
-    return format_html_join(
-        "",
-        '<polyline fill="none" stroke="{}" stroke-width="1.5" points="{}"/>',
-        ((colour, points) for points in lines),
-    )
+def _rounded(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
-def engagement_chart_svg(samples: Sequence[MetricSample]) -> str:
-    """Engagement (0-100) and EAR over time as an inline SVG; EAR lines break where no face was seen."""
-    if len(samples) < 2:
-        return format_html("<p>{}</p>", "Too few samples for a chart.")
-    start, span = samples[0].time, (samples[-1].time - samples[0].time).total_seconds() or 1.0
-    ear_top = max([CHART_EAR_TOP, *(sample.ear for sample in samples if sample.ear is not None)])
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
-    def x(sample: MetricSample) -> float:
-        return (sample.time - start).total_seconds() / span * CHART_WIDTH
-
-    def y(share: float) -> float:
-        return CHART_HEIGHT - share * CHART_HEIGHT
-
-    engagement = [[(x(sample), y(sample.engagement / 100)) for sample in samples]]
-    ear_runs: list[list[tuple[float, float]]] = [[]]
-    for sample in samples:
-        if sample.ear is None:
-            ear_runs.append([])
-        else:
-            ear_runs[-1].append((x(sample), y(sample.ear / ear_top)))
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-        'role="img" aria-label="Engagement and EAR over time" style="background:#f8fafc;border:1px solid #cbd5e1">'
-        "{engagement}{ear}</svg>"
-        '<p><span style="color:{ec}">&#9644; engagement 0-100</span> &nbsp; '
-        '<span style="color:{ac}">&#9644; EAR 0-{top}</span> &nbsp; {first} to {last} UTC</p>',
-        w=CHART_WIDTH,
-        h=CHART_HEIGHT,
-        engagement=_polylines(engagement, ENGAGEMENT_COLOUR),
-        ear=_polylines(ear_runs, EAR_COLOUR),
-        ec=ENGAGEMENT_COLOUR,
-        ac=EAR_COLOUR,
-        top=f"{ear_top:.2f}",
-        first=f"{samples[0].time:%H:%M:%S}",
-        last=f"{samples[-1].time:%H:%M:%S}",
-    )
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # View only: the change page shows every field read-only and offers no Save.
+        return False
 
 
 class MetricSampleInline(admin.TabularInline):
@@ -90,15 +50,15 @@ class MetricSampleInline(admin.TabularInline):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ReadOnlyAdmin):
     list_display = (
         "student",
         "classroom",
         "started_at",
         "duration",
         "blink_count",
-        "blink_rate_per_min",
-        "mean_engagement",
+        "blink_rate",
+        "engagement",
         "dominant_state",
         "status",
     )
@@ -107,19 +67,23 @@ class SessionAdmin(admin.ModelAdmin):
     search_fields = ("student__username",)
     list_select_related = ("student", "classroom")
     fieldsets = (
-        (None, {"fields": ("student", "classroom", "status", "started_at", "ended_at", "duration")}),
-        ("Totals", {"fields": (*TOTAL_FIELDS, "dominant_state")}),
-        ("Over time", {"fields": ("chart",)}),
+        (None, {"fields": ("student", "classroom", "lesson", "status", "started_at", "ended_at", "duration", "charts")}),
+        (
+            "Totals",
+            {
+                "fields": (
+                    "frames_analysed", "blink_count", "blink_rate", "ear_mean", "ear_min", "engagement",
+                    "perclos_rounded", "dominant_state", "time_in_state_table",
+                )
+            },
+        ),
     )
-    readonly_fields = ("duration", "dominant_state", "chart")
+    readonly_fields = (
+        "lesson", "duration", "dominant_state", "charts", "blink_rate", "ear_mean", "ear_min", "engagement",
+        "perclos_rounded", "time_in_state_table", *TOTAL_FIELDS,
+    )
+    raw_id_fields = ("lesson",)
     inlines = [MetricSampleInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Session | None = None) -> bool:
-        # View only: the change page shows every field read-only and offers no Save.
-        return False
 
     @admin.display(description="duration")
     def duration(self, session: Session) -> str:
@@ -129,6 +93,94 @@ class SessionAdmin(admin.ModelAdmin):
     def dominant_state(self, session: Session) -> str:
         return session.dominant_state or "-"
 
-    @admin.display(description="engagement and EAR")
-    def chart(self, session: Session) -> str:
-        return engagement_chart_svg(list(session.samples.order_by("time", "id")))
+    @admin.display(description="blink rate (a minute)", ordering="blink_rate_per_min")
+    def blink_rate(self, session: Session) -> str:
+        return _rounded(session.blink_rate_per_min, 1)
+
+    @admin.display(description="mean engagement (0-100)", ordering="mean_engagement")
+    def engagement(self, session: Session) -> str:
+        return _rounded(session.mean_engagement, 0)
+
+    @admin.display(description="mean EAR")
+    def ear_mean(self, session: Session) -> str:
+        return _rounded(session.mean_ear, 3)
+
+    @admin.display(description="lowest EAR")
+    def ear_min(self, session: Session) -> str:
+        return _rounded(session.min_ear, 3)
+
+    @admin.display(description="PERCLOS")
+    def perclos_rounded(self, session: Session) -> str:
+        return _rounded(session.perclos, 2)
+
+    @admin.display(description="time in each state")
+    def time_in_state_table(self, session: Session) -> str:
+        """Seconds and share of the session per state, most first; paused is a state of its own."""
+        if not session.time_in_state:
+            return "-"
+        total = max(session.duration.total_seconds(), sum(session.time_in_state.values())) or 1.0
+        rows = sorted(session.time_in_state.items(), key=lambda item: -item[1])
+        return format_html(
+            '<table class="time-in-state"><thead><tr><th>state</th><th>seconds</th><th>share</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}%</td></tr>",
+                (
+                    (state + (" (nothing measured)" if state == PAUSED else ""), f"{seconds:.0f}", f"{100 * seconds / total:.0f}")
+                    for state, seconds in rows
+                ),
+            ),
+        )
+
+    @admin.display(description="charts")
+    def charts(self, session: Session) -> str:
+        # The session page draws engagement, EAR and blink rate with the pages' uPlot charts; staff may open it.
+        return format_html(
+            '<a href="{}">Engagement, EAR and blink rate over time, on the session\'s page</a>',
+            reverse("session-page", args=[session.pk]),
+        )
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    can_delete = False
+    fields = ("time", "student", "kind", "reason", "session")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Lesson | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Lesson | None = None) -> bool:
+        return False
+
+
+@admin.register(Lesson)
+class LessonAdmin(ReadOnlyAdmin):
+    list_display = ("classroom", "started_at", "ended_at", "duration", "opened_by", "end_reason")
+    list_filter = ("classroom", "end_reason", "started_at")
+    date_hierarchy = "started_at"
+    search_fields = ("classroom__name", "classroom__join_code")
+    list_select_related = ("classroom", "opened_by")
+    fields = ("classroom", "started_at", "ended_at", "duration", "opened_by", "end_reason", "report")
+    readonly_fields = fields
+    inlines = [AlertInline]
+
+    @admin.display(description="duration")
+    def duration(self, lesson: Lesson) -> str:
+        return format_duration(lesson.duration)
+
+    @admin.display(description="report")
+    def report(self, lesson: Lesson) -> str:
+        return format_html('<a href="{}">The lesson\'s report</a>', reverse("lesson-page", args=[lesson.pk]))
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ("time", "student", "kind", "reason", "lesson")
+    list_filter = ("kind", "time")
+    date_hierarchy = "time"
+    search_fields = ("student__username", "reason")
+    list_select_related = ("student", "lesson__classroom")
+    readonly_fields = ("time", "student", "kind", "reason", "lesson", "session")

@@ -1,7 +1,7 @@
-"""A student's monitoring sessions and the engagement metrics sampled during them.
+"""A class's lessons, a student's monitoring sessions in them, the metrics sampled and the alerts raised.
 
-Only numbers are stored: frames, landmarks and images never reach the database (there are no
-fields for them). A session's totals are computed once, when it ends (sessions_app/services.py).
+Only numbers and short words are stored: frames, landmarks and images never reach the database (there
+are no fields for them). A session's totals are computed once, when it ends (sessions_app/services.py).
 The class is referred to as "classroom.Classroom" and never imported: classroom depends on
 sessions_app, not the other way round (docs/architecture.md).
 """
@@ -14,6 +14,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+
+# The state a sample records while the student has paused their camera: nothing is measured then, so the
+# time counts as paused, never as the state before the pause.
+PAUSED = "paused"
 
 # A session's totals, computed when it ends; the API, the admin and client-sent totals all list these.
 TOTAL_FIELDS = (
@@ -28,6 +32,60 @@ TOTAL_FIELDS = (
 )
 
 
+class Lesson(models.Model):
+    """A span of a class's live time; every session streamed in the class belongs to one.
+
+    The teacher starts and ends it on the dashboard, a stream that starts with none open opens one, and one
+    with no stream for SMARTSESSION_LESSON_IDLE_MINUTES closes itself (services.lessons_close_idle).
+    """
+
+    class EndReason(models.TextChoices):
+        TEACHER = "teacher", "Ended by the teacher"
+        IDLE = "idle", "Closed itself: nobody streamed for a while"
+
+    # SET_NULL like Session.classroom: deleting a class keeps the record of what happened in it.
+    classroom = models.ForeignKey(
+        "classroom.Classroom", on_delete=models.SET_NULL, null=True, blank=True, related_name="lessons"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The teacher who started it; empty when a student's stream opened it.",
+    )
+    end_reason = models.CharField(max_length=8, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["classroom", "-started_at"], name="lesson_class_started")]
+        constraints = [
+            # Two streams starting at once in a class with no lesson open cannot both open one
+            # (services.session_start retries and finds the winner's).
+            models.UniqueConstraint(
+                fields=["classroom"],
+                condition=models.Q(ended_at__isnull=True),
+                name="lesson_one_open_per_class",
+                violation_error_message="This class already has a lesson in progress.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lesson of {self.classroom} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def duration(self) -> timedelta:
+        """Until ended_at, or until now for a lesson in progress."""
+        return (self.ended_at or timezone.now()) - self.started_at
+
+
 class Session(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -40,6 +98,9 @@ class Session(models.Model):
     classroom = models.ForeignKey(
         "classroom.Classroom", on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
     )
+    # Empty only for a session started without a class (the API allows it); SET_NULL so that purging old
+    # lessons never takes a session with it by surprise.
+    lesson = models.ForeignKey(Lesson, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions")
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
@@ -52,7 +113,9 @@ class Session(models.Model):
     min_ear = models.FloatField(null=True, blank=True)
     mean_engagement = models.FloatField(null=True, blank=True, help_text="0-100")
     perclos = models.FloatField(null=True, blank=True, help_text="Mean share of time with the eyes closed, 0-1.")
-    time_in_state = models.JSONField(default=dict, blank=True, help_text="Seconds spent in each state.")
+    time_in_state = models.JSONField(
+        default=dict, blank=True, help_text='Seconds spent in each state, "paused" included.'
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -88,19 +151,27 @@ class Session(models.Model):
             return None
         return max(self.time_in_state, key=self.time_in_state.__getitem__)
 
+    @property
+    def paused_seconds(self) -> float:
+        return float(self.time_in_state.get(PAUSED, 0.0))
+
 
 class MetricSample(models.Model):
-    """One snapshot of the live tracker's status, every SMARTSESSION_SAMPLE_SECONDS of a session."""
+    """One snapshot of the live tracker's status, every SMARTSESSION_SAMPLE_SECONDS of a session.
+
+    While the student has paused, a sample says so (state "paused") and measures nothing: its engagement,
+    EAR, blink rate, PERCLOS and confidence are empty.
+    """
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="samples")
     time = models.DateTimeField()
     ear = models.FloatField(null=True, blank=True, help_text="Eye aspect ratio; empty when no face was seen.")
     blinks = models.PositiveIntegerField(help_text="Blinks so far in this session.")
-    blink_rate_per_min = models.FloatField()
-    engagement = models.PositiveSmallIntegerField(help_text="0-100")
+    blink_rate_per_min = models.FloatField(null=True, blank=True, help_text="Empty while paused.")
+    engagement = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0-100; empty while paused.")
     state = models.CharField(max_length=16)
-    perclos = models.FloatField()
-    confidence = models.CharField(max_length=16)
+    perclos = models.FloatField(null=True, blank=True, help_text="Empty while paused.")
+    confidence = models.CharField(max_length=16, blank=True, help_text="ok or uncertain; empty while paused.")
     frames = models.PositiveIntegerField(help_text="Frames analysed so far in this session.")
 
     class Meta:
@@ -114,3 +185,22 @@ class MetricSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} at {self.time:%H:%M:%S}: {self.state} {self.engagement}"
+
+
+class Alert(models.Model):
+    """What the live dashboard told the teacher about a student, kept so a reload and the history show it."""
+
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="alerts")
+    # The session streaming when it was raised; empty if the camera went silent before the first frame.
+    session = models.ForeignKey(Session, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts")
+    kind = models.CharField(max_length=24, help_text="distracted, drowsy, absent, face_lost or camera_stopped")
+    reason = models.CharField(max_length=200)
+    time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["time", "id"]
+        indexes = [models.Index(fields=["lesson", "time"], name="alert_lesson_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.student} at {self.time:%H:%M:%S}"

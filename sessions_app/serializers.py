@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import TOTAL_FIELDS, MetricSample, Session
+from .models import TOTAL_FIELDS, Alert, Lesson, MetricSample, Session
 
 STATE_MAX_LENGTH = MetricSample._meta.get_field("state").max_length
 
@@ -96,11 +96,20 @@ class MetricSampleSerializer(serializers.ModelSerializer):
         fields = ["time", "ear", "blinks", "blink_rate_per_min", "engagement", "state", "perclos", "confidence", "frames"]
 
 
-class SessionSerializer(serializers.ModelSerializer):
-    student = serializers.CharField(source="student.get_username", read_only=True)
+class SpanInClassSerializer(serializers.ModelSerializer):
+    """What sessions and lessons both have: a class (by join code and name) and a duration so far."""
+
     classroom = serializers.CharField(source="classroom.join_code", read_only=True, allow_null=True, default=None)
     classroom_name = serializers.CharField(source="classroom.name", read_only=True, allow_null=True, default=None)
     duration_seconds = serializers.SerializerMethodField()
+
+    def get_duration_seconds(self, span: Session | Lesson) -> float:
+        return round(span.duration.total_seconds(), 3)
+
+
+class SessionSerializer(SpanInClassSerializer):
+    student = serializers.CharField(source="student.get_username", read_only=True)
+    lesson = serializers.IntegerField(source="lesson_id", read_only=True, allow_null=True)
     dominant_state = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
@@ -110,6 +119,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "student",
             "classroom",
             "classroom_name",
+            "lesson",
             "status",
             "started_at",
             "ended_at",
@@ -119,9 +129,6 @@ class SessionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_duration_seconds(self, session: Session) -> float:
-        return round(session.duration.total_seconds(), 3)
-
 
 class SessionDetailSerializer(SessionSerializer):
     samples = MetricSampleSerializer(many=True, read_only=True)
@@ -129,3 +136,59 @@ class SessionDetailSerializer(SessionSerializer):
     class Meta(SessionSerializer.Meta):
         fields = [*SessionSerializer.Meta.fields, "samples"]
         read_only_fields = fields
+
+
+class LessonHistoryQuerySerializer(SessionHistoryQuerySerializer):
+    open = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="true: only a lesson in progress; false: only ended ones."
+    )
+
+
+class LessonSerializer(SpanInClassSerializer):
+    status = serializers.SerializerMethodField()
+    opened_by_teacher = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lesson
+        fields = [
+            "id",
+            "classroom",
+            "classroom_name",
+            "status",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "opened_by_teacher",
+            "end_reason",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, lesson: Lesson) -> str:
+        return "open" if lesson.is_open else "ended"
+
+    def get_opened_by_teacher(self, lesson: Lesson) -> bool:
+        """False when a student's stream opened it."""
+        return lesson.opened_by_id is not None
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    student = serializers.CharField(source="student.get_username", read_only=True)
+    session = serializers.IntegerField(source="session_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Alert
+        fields = ["student", "session", "kind", "reason", "time"]
+        read_only_fields = fields
+
+
+class LessonDetailSerializer(LessonSerializer):
+    """A lesson with the alerts the reader may see, in time order (its teacher: all; a student: their own)."""
+
+    alerts = serializers.SerializerMethodField()
+
+    class Meta(LessonSerializer.Meta):
+        fields = [*LessonSerializer.Meta.fields, "alerts"]
+        read_only_fields = fields
+
+    def get_alerts(self, lesson: Lesson) -> list[dict]:
+        return AlertSerializer(self.context["alerts"], many=True).data

@@ -14,6 +14,12 @@ Decisions worth knowing:
   so totals always agree with the samples. A session that no longer exists takes none (0 recorded).
 - Totals come from the recorded samples. Totals a client computed itself are taken only for a
   session with no samples at all (the seed app's clients recorded none); otherwise the live record wins.
+- Paused time is recorded as samples in the state "paused", which measure nothing. It counts as paused in
+  time_in_state, and never in the means or the blink rate (blinks per minute of unpaused time).
+- Every session in a class belongs to a lesson. A stream that starts with no lesson open opens one; a
+  lesson with no stream for SMARTSESSION_LESSON_IDLE_MINUTES closes itself at its last stream's end;
+  ending a lesson ends its sessions. A student still streaming then starts the next lesson.
+- Alerts are stored with their student, time and lesson, so a reload and the history pages show them.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from .models import TOTAL_FIELDS, MetricSample, Session
+from .models import PAUSED, TOTAL_FIELDS, Alert, Lesson, MetricSample, Session
 
 # One line when a session starts and one when it ends, after the commit; ids and numbers only.
 logger = logging.getLogger("smartsession.sessions")
@@ -47,17 +53,28 @@ CLIENT_TOTAL_FIELDS = TOTAL_FIELDS
 
 @dataclass(frozen=True)
 class SampleIn:
-    """One snapshot of the live tracker (vision.StudentTracker's status), as the recorder hands it over."""
+    """One snapshot of the live tracker (vision.StudentTracker's status), as the recorder hands it over.
+
+    A paused stretch is recorded with paused_sample(): the measurements are None then.
+    """
 
     time: datetime
     ear: float | None
     blinks: int  # so far in this session
-    blink_rate_per_min: float
-    engagement: int  # 0-100
+    blink_rate_per_min: float | None
+    engagement: int | None  # 0-100
     state: str
-    perclos: float
+    perclos: float | None
     confidence: str
     frames: int  # analysed so far in this session
+
+
+def paused_sample(*, at: datetime, blinks: int, frames: int) -> SampleIn:
+    """A sample of a paused stretch: the student is there but chose not to be measured, so nothing is."""
+    return SampleIn(
+        time=at, ear=None, blinks=blinks, blink_rate_per_min=None, engagement=None, state=PAUSED,
+        perclos=None, confidence="", frames=frames,
+    )
 
 
 def classroom_model() -> type[models.Model]:
@@ -92,7 +109,8 @@ def session_start(
     for another class (or for none, when `classroom` is given, and the other way round) is ended
     first, at `started_at`. PermissionDenied when the student is not a member of `classroom`.
     Race-safe: the partial unique constraint lets only one of two concurrent starts create a row;
-    the loser looks again and finds the winner's session.
+    the loser looks again and finds the winner's session. A new session in a class joins the class's
+    lesson in progress, or opens one (lesson_for_stream).
     """
     if classroom is not None and not _is_member(student=student, classroom=classroom):
         raise PermissionDenied("You are not a member of this class.")
@@ -112,8 +130,10 @@ def session_start(
                     if active.classroom_id == classroom_id and not fresh:
                         return active, False
                     _finish(active, ended_at=_last_sample_time(active) if fresh else started_at or timezone.now())
+                started_at = started_at or timezone.now()
+                lesson = lesson_for_stream(classroom=classroom, at=started_at) if classroom is not None else None
                 session = Session.objects.create(
-                    student=student, classroom=classroom, started_at=started_at or timezone.now()
+                    student=student, classroom=classroom, lesson=lesson, started_at=started_at
                 )
                 transaction.on_commit(lambda: _log_started(session))
                 return session, True
@@ -186,7 +206,7 @@ def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, An
     duration = session.ended_at - session.started_at
     if samples:
         totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=session.ended_at)
-        totals["blink_rate_per_min"] = _per_minute(totals["blink_count"], duration)
+        totals["blink_rate_per_min"] = _unpaused_blink_rate(totals, duration)
     else:
         # None is "not known", which the fields' defaults already say.
         totals = {
@@ -221,6 +241,12 @@ def _log_ended(session: Session, *, samples: int) -> None:
     )
 
 
+def _unpaused_blink_rate(totals: dict[str, Any], duration: timedelta) -> float | None:
+    """Blinks per minute of the time the student was not paused: pausing neither lowers nor raises it."""
+    paused = timedelta(seconds=totals["time_in_state"].get(PAUSED, 0.0))
+    return _per_minute(totals["blink_count"], duration - paused)
+
+
 def _per_minute(count: int, duration: timedelta) -> float | None:
     minutes = duration.total_seconds() / 60
     return round(count / minutes, 3) if minutes > 0 else None
@@ -233,12 +259,15 @@ def _mean(values: list[float]) -> float | None:
 def _totals_from_samples(samples: list[MetricSample], *, started_at: datetime, ended_at: datetime) -> dict[str, Any]:
     """Totals from samples ordered by time. blinks and frames are cumulative, so the last sample holds them.
 
+    Paused samples measure nothing: they count in time_in_state (as "paused") and nowhere else.
+
     Time in each state: a sample stands for the time until the next sample (the last one: until the
     end), and the first one for the lead-in from the start as well; no stretch counts for more than
     sample_interval_cap(), so a gap in the recording counts as no state.
     """
     last = samples[-1]
     ears = [sample.ear for sample in samples if sample.ear is not None]
+    measured = [sample for sample in samples if sample.state != PAUSED]
     cap = sample_interval_cap()
 
     def seconds_between(since: datetime, until: datetime) -> float:
@@ -253,8 +282,8 @@ def _totals_from_samples(samples: list[MetricSample], *, started_at: datetime, e
         "blink_count": last.blinks,
         "mean_ear": _mean(ears),
         "min_ear": min(ears) if ears else None,
-        "mean_engagement": _mean([float(sample.engagement) for sample in samples]),
-        "perclos": _mean([sample.perclos for sample in samples]),
+        "mean_engagement": _mean([float(sample.engagement) for sample in measured if sample.engagement is not None]),
+        "perclos": _mean([sample.perclos for sample in measured if sample.perclos is not None]),
         "time_in_state": {state: round(seconds, 3) for state, seconds in time_in_state.items()},
     }
 
@@ -263,7 +292,8 @@ def close_stale_sessions(*, idle_for: timedelta = timedelta(minutes=2)) -> int:
     """Ends the active sessions with no sample for `idle_for` (left open by a crash); returns how many.
 
     Each ends at its newest sample's time (or its start when it has none), so the hours it sat open
-    count neither in its duration nor in its blink rate.
+    count neither in its duration nor in its blink rate. Lessons left with no stream for
+    SMARTSESSION_LESSON_IDLE_MINUTES are closed too (lessons_close_idle).
     """
     cutoff = timezone.now() - idle_for
     stale = (
@@ -284,23 +314,42 @@ def close_stale_sessions(*, idle_for: timedelta = timedelta(minutes=2)) -> int:
                 continue
             _finish(session, ended_at=last_seen)
             ended += 1
+    # The lessons those sessions kept open may now have had no stream for long enough.
+    lessons_close_idle()
     return ended
 
 
 def purge_sessions(*, older_than_days: int) -> int:
     """Deletes the sessions that ended more than `older_than_days` ago, with their samples; returns how many.
 
+    Alerts raised before then go too, and lessons that ended before then with no session left.
     Active sessions are never deleted here; close_stale_sessions ends abandoned ones first.
     """
     if older_than_days < 0:
         raise ValueError(f"older_than_days must be 0 or more, not {older_than_days}")
     cutoff = timezone.now() - timedelta(days=older_than_days)
-    _, deleted = Session.objects.filter(status=Session.Status.ENDED, ended_at__lt=cutoff).delete()
+    with transaction.atomic():
+        _, deleted = Session.objects.filter(status=Session.Status.ENDED, ended_at__lt=cutoff).delete()
+        # Alerts and lessons are records of the same students: they go with the sessions of their time.
+        Alert.objects.filter(time__lt=cutoff).delete()
+        Lesson.objects.filter(ended_at__lt=cutoff, sessions__isnull=True).delete()
     return deleted.get(Session._meta.label, 0)
 
 
 def _sees_everything(user: AnyUser) -> bool:
     return bool(user.is_staff or user.is_superuser)
+
+
+def _class_for_reader(user: AbstractBaseUser, classroom_code: str) -> tuple[models.Model, bool]:
+    """The class with that code, and whether `user` reads all of its record (its teacher, staff) or only
+    their own part (a member). PermissionDenied for anyone else; Classroom.DoesNotExist for an unknown code.
+    """
+    classroom = classroom_by_code(classroom_code)
+    if _sees_everything(user) or classroom.teacher_id == user.pk:
+        return classroom, True
+    if _is_member(student=user, classroom=classroom):
+        return classroom, False
+    raise PermissionDenied("You neither teach this class nor are a member of it.")
 
 
 def sessions_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> QuerySet[Session]:
@@ -315,33 +364,29 @@ def sessions_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> 
         return Session.objects.none()
     sessions = Session.objects.select_related("student", "classroom")
     if classroom_code is not None:
-        classroom = classroom_by_code(classroom_code)
+        classroom, reads_all = _class_for_reader(user, classroom_code)
         sessions = sessions.filter(classroom=classroom)
-        if _sees_everything(user) or classroom.teacher_id == user.pk:
-            return sessions
-        if _is_member(student=user, classroom=classroom):
-            return sessions.filter(student=user)
-        raise PermissionDenied("You neither teach this class nor are a member of it.")
+        return sessions if reads_all else sessions.filter(student=user)
     if _sees_everything(user):
         return sessions
     return sessions.filter(Q(student=user) | Q(classroom__teacher=user))
 
 
-def sessions_started_between(
-    sessions: QuerySet[Session], *, start: date | datetime | None = None, end: date | datetime | None = None
-) -> QuerySet[Session]:
-    """Narrows to sessions started in [start, end]. A date `end` takes in that whole day.
+def started_between(
+    records: QuerySet, *, start: date | datetime | None = None, end: date | datetime | None = None
+) -> QuerySet:
+    """Narrows sessions (or lessons) to those started in [start, end]. A date `end` takes in that whole day.
 
     Dates and naive datetimes are read in the current time zone (TIME_ZONE, UTC).
     """
     if start is not None:
-        sessions = sessions.filter(started_at__gte=_as_aware_datetime(start))
+        records = records.filter(started_at__gte=_as_aware_datetime(start))
     if end is not None:
         if isinstance(end, datetime):
-            sessions = sessions.filter(started_at__lte=_as_aware_datetime(end))
+            records = records.filter(started_at__lte=_as_aware_datetime(end))
         else:
-            sessions = sessions.filter(started_at__lt=_as_aware_datetime(end + timedelta(days=1)))
-    return sessions
+            records = records.filter(started_at__lt=_as_aware_datetime(end + timedelta(days=1)))
+    return records
 
 
 def _as_aware_datetime(moment: date | datetime) -> datetime:
@@ -361,18 +406,24 @@ def session_check_can_end(*, user: AnyUser, session: Session) -> None:
         raise PermissionDenied("Only the student whose session this is can end it.")
 
 
-def class_engagement_timeline(*, classroom_id: int, since: datetime, bucket_s: int) -> list[dict[str, Any]]:
-    """The class's mean engagement per `bucket_s` seconds since `since`, from the stored samples, oldest first.
+def class_engagement_timeline(
+    *, bucket_s: int, classroom_id: int | None = None, lesson_id: int | None = None, since: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Mean engagement per `bucket_s` seconds of a class (since `since`) or of a lesson, from the stored samples.
 
-    Each point: {"t": bucket start in Unix seconds, "engagement": mean 0-100, "students": sessions sampled}.
-    The live dashboard starts its timeline from this, so a reload does not lose the last minutes.
+    Each point, oldest first: {"t": bucket start in Unix seconds, "engagement": mean 0-100, "students":
+    sessions sampled}. Paused samples measure nothing and are left out. The live dashboard starts its
+    timeline from this, so a reload does not lose the last minutes; the lesson report draws it whole.
     """
+    samples = MetricSample.objects.filter(engagement__isnull=False)
+    if classroom_id is not None:
+        samples = samples.filter(session__classroom_id=classroom_id)
+    if lesson_id is not None:
+        samples = samples.filter(session__lesson_id=lesson_id)
+    if since is not None:
+        samples = samples.filter(time__gte=since)
     buckets: dict[int, tuple[list[int], set[int]]] = {}
-    samples = (
-        MetricSample.objects.filter(session__classroom_id=classroom_id, time__gte=since)
-        .order_by("time")
-        .values_list("time", "engagement", "session_id")
-    )
+    samples = samples.order_by("time").values_list("time", "engagement", "session_id")
     for moment, engagement, session_id in samples.iterator():
         key = int(moment.timestamp()) // bucket_s * bucket_s
         values, sessions = buckets.setdefault(key, ([], set()))
@@ -382,3 +433,250 @@ def class_engagement_timeline(*, classroom_id: int, since: datetime, bucket_s: i
         {"t": key, "engagement": round(sum(values) / len(values), 1), "students": len(sessions)}
         for key, (values, sessions) in sorted(buckets.items())
     ]
+
+
+# ---- Lessons -------------------------------------------------------------------------------------
+
+
+def lesson_idle_after() -> timedelta:
+    """How long a lesson stays open with nobody streaming before it closes itself."""
+    return timedelta(minutes=settings.SMARTSESSION_LESSON_IDLE_MINUTES)
+
+
+def _last_stream_end(lesson: Lesson) -> datetime | None:
+    """When the lesson's last stream ended (its start if it had none), or None while a session is active."""
+    if lesson.sessions.filter(status=Session.Status.ACTIVE).exists():
+        return None
+    last_end = lesson.sessions.aggregate(last=Max("ended_at"))["last"]
+    return max(last_end, lesson.started_at) if last_end is not None else lesson.started_at
+
+
+def _close_if_idle(lesson: Lesson, *, now: datetime) -> bool:
+    """Ends `lesson` (row locked by the caller) at its last stream's end if nobody has streamed since long enough."""
+    last_end = _last_stream_end(lesson)
+    if last_end is None or now - last_end < lesson_idle_after():
+        return False
+    lesson.ended_at = last_end
+    lesson.end_reason = Lesson.EndReason.IDLE
+    lesson.save(update_fields=["ended_at", "end_reason"])
+    return True
+
+
+def _open_lesson_locked(classroom: models.Model) -> Lesson | None:
+    return Lesson.objects.select_for_update().filter(classroom=classroom, ended_at__isnull=True).first()
+
+
+def lesson_for_stream(*, classroom: models.Model, at: datetime) -> Lesson:
+    """The class's lesson in progress for a stream starting `at`, opened now if there is none (or it went idle).
+
+    Call inside a transaction; two streams racing to open one meet the one-open-lesson constraint, and
+    the caller's retry finds the winner's lesson.
+    """
+    lesson = _open_lesson_locked(classroom)
+    if lesson is not None and _close_if_idle(lesson, now=max(at, timezone.now())):
+        lesson = None
+    if lesson is None:
+        lesson = Lesson.objects.create(classroom=classroom, started_at=at)
+    return lesson
+
+
+def lesson_current(*, classroom: models.Model) -> Lesson | None:
+    """The class's lesson in progress, if any; one that has gone idle is closed first."""
+    lessons_close_idle(classroom=classroom)
+    return Lesson.objects.filter(classroom=classroom, ended_at__isnull=True).select_related("opened_by").first()
+
+
+def lesson_start(*, classroom: models.Model, teacher: AbstractBaseUser) -> tuple[Lesson, bool]:
+    """The teacher starts a lesson: (the new lesson, True), or (the one already in progress, False)."""
+    conflict: IntegrityError | None = None
+    for _ in range(START_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                lesson = _open_lesson_locked(classroom)
+                if lesson is not None and not _close_if_idle(lesson, now=timezone.now()):
+                    return lesson, False
+                return Lesson.objects.create(classroom=classroom, opened_by=teacher, started_at=timezone.now()), True
+        except IntegrityError as error:
+            conflict = error
+    raise conflict
+
+
+def lesson_end(*, lesson_id: int, ended_at: datetime | None = None) -> Lesson:
+    """The teacher ends a lesson; idempotent. Its active sessions end with it, at the same moment.
+
+    A student whose page is still streaming then goes on in a new session, which opens the next lesson
+    (session_record_stream): nothing is recorded outside a lesson.
+    """
+    with transaction.atomic():
+        lesson = Lesson.objects.select_for_update().get(pk=lesson_id)
+        if lesson.ended_at is not None:
+            return lesson
+        ended_at = max(ended_at or timezone.now(), lesson.started_at)
+        active = Session.objects.select_for_update(of=("self",)).filter(lesson=lesson, status=Session.Status.ACTIVE)
+        for session in active:
+            _finish(session, ended_at=ended_at)
+        lesson.ended_at = ended_at
+        lesson.end_reason = Lesson.EndReason.TEACHER
+        lesson.save(update_fields=["ended_at", "end_reason"])
+    return lesson
+
+
+def lessons_close_idle(*, now: datetime | None = None, classroom: models.Model | None = None) -> int:
+    """Closes the lessons in progress with no stream for SMARTSESSION_LESSON_IDLE_MINUTES; returns how many.
+
+    Each ends when its last stream ended. Called by close_stale_sessions (cron, and the server's own
+    periodic job), when a stream starts and when a teacher opens the dashboard, so a lesson closes on time
+    even where nothing runs close_stale_sessions.
+    """
+    now = now or timezone.now()
+    lessons = Lesson.objects.filter(ended_at__isnull=True, started_at__lte=now - lesson_idle_after())
+    if classroom is not None:
+        lessons = lessons.filter(classroom=classroom)
+    closed = 0
+    for lesson_id in list(lessons.values_list("pk", flat=True)):
+        with transaction.atomic():
+            lesson = Lesson.objects.select_for_update().filter(pk=lesson_id, ended_at__isnull=True).first()
+            if lesson is not None and _close_if_idle(lesson, now=now):
+                closed += 1
+    return closed
+
+
+def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> int:
+    """The live recorder's write: the samples go into the session, and the id of the session holding them comes back.
+
+    When the session ended with its lesson (the teacher ended it, or it went idle) while the stream goes on,
+    the samples from after the lesson's end start a new session of the same student and class, in the lesson
+    open then (or a new one), so nothing is recorded outside a lesson. Everything else is session_record_samples'
+    to decide. A student no longer in the class records nothing more.
+    """
+    if not samples:
+        return session_id
+    session = Session.objects.select_related("student", "classroom", "lesson").filter(pk=session_id).first()
+    lesson_ended_at = (
+        session.lesson.ended_at
+        if session is not None and session.status == Session.Status.ENDED and session.lesson is not None
+        else None
+    )
+    if lesson_ended_at is None:
+        session_record_samples(session_id=session_id, samples=samples)
+        return session_id
+    before = [sample for sample in samples if sample.time <= lesson_ended_at]
+    after = [sample for sample in samples if sample.time > lesson_ended_at]
+    if before:
+        session_record_samples(session_id=session_id, samples=before)
+    if not after or session.classroom is None:
+        return session_id
+    try:
+        new_session, _ = session_start(student=session.student, classroom=session.classroom, started_at=after[0].time)
+    except PermissionDenied:
+        return session_id
+    session_record_samples(session_id=new_session.pk, samples=after)
+    return new_session.pk
+
+
+def session_totals_so_far(session: Session) -> dict[str, Any]:
+    """An ended session's totals as stored; an active one's computed from its samples so far, up to the newest.
+
+    Keys: TOTAL_FIELDS, and "until" (ended_at, or the newest sample's time; None before any sample).
+    """
+    if session.status == Session.Status.ENDED:
+        totals = {field: getattr(session, field) for field in TOTAL_FIELDS}
+        return {**totals, "until": session.ended_at}
+    samples = list(session.samples.order_by("time", "id"))
+    if not samples:
+        return {**{field: Session._meta.get_field(field).get_default() for field in TOTAL_FIELDS}, "until": None}
+    until = max(samples[-1].time, session.started_at)
+    totals = _totals_from_samples(samples, started_at=session.started_at, ended_at=until)
+    totals["blink_rate_per_min"] = _unpaused_blink_rate(totals, until - session.started_at)
+    return {**totals, "until": until}
+
+
+# ---- Alerts ----------------------------------------------------------------------------------------
+
+ALERT_REASON_MAX_LENGTH = Alert._meta.get_field("reason").max_length
+
+
+@dataclass(frozen=True)
+class AlertIn:
+    """An alert as the live path raised it (classroom.alerts), with the wall-clock time the teacher was told."""
+
+    kind: str
+    reason: str
+    time: datetime
+
+
+def alerts_record(
+    *, student_id: int, classroom_id: int, alerts: Sequence[AlertIn], session_id: int | None = None
+) -> list[Alert]:
+    """Stores alerts about one student in one class, in the lesson of their session (or the class's lesson).
+
+    The session's lesson when `session_id` names an active session; otherwise the lesson in progress, which
+    a connected student's alert opens if there is none (the camera went silent before the first frame).
+    """
+    if not alerts:
+        return []
+    with transaction.atomic():
+        session = (
+            Session.objects.filter(pk=session_id, status=Session.Status.ACTIVE).select_related("lesson").first()
+            if session_id is not None
+            else None
+        )
+        lesson = session.lesson if session is not None else None
+        if lesson is None:
+            classroom = classroom_model().objects.get(pk=classroom_id)
+            lesson = lesson_for_stream(classroom=classroom, at=alerts[0].time)
+        return Alert.objects.bulk_create(
+            [
+                Alert(
+                    student_id=student_id, lesson=lesson, session=session, kind=alert.kind,
+                    reason=alert.reason[:ALERT_REASON_MAX_LENGTH], time=alert.time,
+                )
+                for alert in alerts
+            ]
+        )
+
+
+# ---- Who sees which lessons ------------------------------------------------------------------------
+
+
+def lessons_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> QuerySet[Lesson]:
+    """The lessons `user` may read, newest first; the same rules as sessions_visible_to.
+
+    Staff and superusers: all. A teacher: every lesson of the classes they teach. A student: the lessons
+    they streamed in (and they see only their own sessions and alerts in them). With `classroom_code`:
+    that class's lessons, PermissionDenied for someone neither teaching it nor a member of it, and
+    Classroom.DoesNotExist for an unknown code.
+    """
+    if not user.is_authenticated:
+        return Lesson.objects.none()
+    lessons = Lesson.objects.select_related("classroom", "opened_by")
+    if classroom_code is not None:
+        classroom, reads_all = _class_for_reader(user, classroom_code)
+        lessons = lessons.filter(classroom=classroom)
+        return lessons if reads_all else lessons.filter(sessions__student=user).distinct()
+    if _sees_everything(user):
+        return lessons
+    taught = Q(classroom__teacher=user)
+    attended = Q(pk__in=Session.objects.filter(student=user, lesson__isnull=False).values("lesson_id"))
+    return lessons.filter(taught | attended)
+
+
+def lesson_for_user(*, user: AnyUser, lesson_id: int) -> Lesson:
+    """The lesson if `user` may read it; Lesson.DoesNotExist otherwise, whether it exists or not."""
+    return lessons_visible_to(user).get(pk=lesson_id)
+
+
+def lesson_sessions_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Session]:
+    """The sessions of `lesson` that `user` may read: all of them for its teacher and staff, else their own."""
+    return sessions_visible_to(user).filter(lesson=lesson)
+
+
+def sees_whole_lesson(*, user: AnyUser, lesson: Lesson) -> bool:
+    """Its teacher and staff see every student of a lesson; a student sees only themselves in it."""
+    return _sees_everything(user) or (lesson.classroom is not None and lesson.classroom.teacher_id == user.pk)
+
+
+def lesson_alerts_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Alert]:
+    """The lesson's alerts in time order that `user` may read: all for its teacher and staff, else their own."""
+    alerts = lesson.alerts.select_related("student").order_by("time", "id")
+    return alerts if sees_whole_lesson(user=user, lesson=lesson) else alerts.filter(student=user)

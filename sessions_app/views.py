@@ -26,8 +26,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .models import Session
+from .models import Lesson, Session
 from .serializers import (
+    LessonDetailSerializer,
+    LessonHistoryQuerySerializer,
+    LessonSerializer,
     MetricSampleSerializer,
     SessionDetailSerializer,
     SessionEndInputSerializer,
@@ -92,26 +95,37 @@ class SessionEndView(SessionAPIView):
         return Response(SessionSerializer(session).data)
 
 
-@extend_schema(parameters=[SessionHistoryQuerySerializer])
-class SessionHistoryView(generics.ListAPIView):
-    """Sessions you may read, newest first, 20 a page."""
+class HistoryListView(generics.ListAPIView):
+    """A page of records you may read, newest first, narrowed by class and start dates (the query serializer)."""
 
     authentication_classes = AUTHENTICATION
-    serializer_class = SessionSerializer
     pagination_class = SessionPagination
+    query_serializer: type[serializers.Serializer]
 
-    def get_queryset(self) -> QuerySet[Session]:
-        query = SessionHistoryQuerySerializer(data=self.request.query_params)
+    def visible(self, query: dict) -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        query = self.query_serializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         try:
-            sessions = services.sessions_visible_to(
-                self.request.user, classroom_code=query.validated_data.get("classroom")
-            )
+            records = self.visible(query.validated_data)
         except ObjectDoesNotExist:
             raise NotFound(UNKNOWN_CLASS) from None
-        return services.sessions_started_between(
-            sessions, start=query.validated_data.get("from"), end=query.validated_data.get("to")
+        return services.started_between(
+            records, start=query.validated_data.get("from"), end=query.validated_data.get("to")
         )
+
+
+@extend_schema(parameters=[SessionHistoryQuerySerializer])
+class SessionHistoryView(HistoryListView):
+    """Sessions you may read, newest first, 20 a page."""
+
+    serializer_class = SessionSerializer
+    query_serializer = SessionHistoryQuerySerializer
+
+    def visible(self, query: dict) -> QuerySet[Session]:
+        return services.sessions_visible_to(self.request.user, classroom_code=query.get("classroom"))
 
 
 class SessionDetailView(generics.RetrieveAPIView):
@@ -146,3 +160,44 @@ def _csv_value(value: object) -> object:
     if isinstance(value, datetime):
         return serializers.DateTimeField().to_representation(value)
     return value
+
+
+@extend_schema(parameters=[LessonHistoryQuerySerializer])
+class LessonHistoryView(HistoryListView):
+    """Lessons you may read, newest first, 20 a page: a teacher's classes' lessons, a student's own."""
+
+    serializer_class = LessonSerializer
+    query_serializer = LessonHistoryQuerySerializer
+
+    def visible(self, query: dict) -> QuerySet[Lesson]:
+        lessons = services.lessons_visible_to(self.request.user, classroom_code=query.get("classroom"))
+        return lessons if query.get("open") is None else lessons.filter(ended_at__isnull=query["open"])
+
+
+def _lesson_or_404(request: Request, lesson_id: int) -> Lesson:
+    try:
+        return services.lesson_for_user(user=request.user, lesson_id=lesson_id)
+    except Lesson.DoesNotExist:
+        raise NotFound("No such lesson.") from None
+
+
+class LessonDetailView(SessionAPIView):
+    @extend_schema(responses=LessonDetailSerializer)
+    def get(self, request: Request, lesson_id: int) -> Response:
+        """A lesson you may read, with its alerts in time order (yours only, unless you teach the class)."""
+        lesson = _lesson_or_404(request, lesson_id)
+        alerts = services.lesson_alerts_for_user(user=request.user, lesson=lesson)
+        return Response(LessonDetailSerializer(lesson, context={"alerts": alerts}).data)
+
+
+class LessonSessionsView(generics.ListAPIView):
+    """The sessions of a lesson you may read, newest first: all of them for its teacher, else your own."""
+
+    authentication_classes = AUTHENTICATION
+    serializer_class = SessionSerializer
+    pagination_class = SessionPagination
+
+    def get_queryset(self) -> QuerySet[Session]:
+        lesson = _lesson_or_404(self.request, self.kwargs["lesson_id"])
+        return services.lesson_sessions_for_user(user=self.request.user, lesson=lesson)
+

@@ -295,6 +295,12 @@ if SMARTSESSION_RETENTION_DAYS < 0:
 SMARTSESSION_SAMPLE_SECONDS = envint("SMARTSESSION_SAMPLE_SECONDS", 5)
 if SMARTSESSION_SAMPLE_SECONDS < 1:
     raise ImproperlyConfigured(f"SMARTSESSION_SAMPLE_SECONDS must be at least 1, not {SMARTSESSION_SAMPLE_SECONDS}.")
+# A lesson with no student streaming for this long closes itself, at its last stream's end (sessions_app.services).
+SMARTSESSION_LESSON_IDLE_MINUTES = envint("SMARTSESSION_LESSON_IDLE_MINUTES", 10)
+if SMARTSESSION_LESSON_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"SMARTSESSION_LESSON_IDLE_MINUTES must be at least 1, not {SMARTSESSION_LESSON_IDLE_MINUTES}."
+    )
 
 # A student whose socket drops and comes back to the same server process within this long continues their
 # stream (blink count, baselines, neutral pose, session); after it their session ends with its totals.

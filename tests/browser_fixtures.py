@@ -169,14 +169,18 @@ class Daphne:
         self.process: subprocess.Popen | None = None
 
     def set_up_class(self) -> PageServer:
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=self.env, check=True)
         script = SETUP_SCRIPT.format(
             password=PASSWORD, class_name=CLASS_NAME, students=STUDENTS, joins_itself=STUDENTS[0]
         )
-        created = subprocess.run([*manage, "shell", "-c", script], cwd=REPO_ROOT, env=self.env, check=True,
-                                 capture_output=True, text=True)
-        return PageServer(url=self.url, code=created.stdout.strip().splitlines()[-1])
+        return PageServer(url=self.url, code=self.run_script(script))
+
+    def run_script(self, script: str) -> str:
+        """Migrates the server's database and runs `script` in `manage.py shell`; its last line of output."""
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=self.env, check=True)
+        done = subprocess.run([*manage, "shell", "-c", script], cwd=REPO_ROOT, env=self.env, check=True,
+                              capture_output=True, text=True)
+        return done.stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
         log = (self.folder / "daphne.log").open("ab")

@@ -395,3 +395,17 @@ def make_session(db):
 @pytest.fixture
 def staff_user(make_user):
     return make_user("staff", is_staff=True)
+
+
+@pytest.fixture
+def api():
+    """api(user): a DRF test client logged in as `user`; api(None): an anonymous one."""
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make

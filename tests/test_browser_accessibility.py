@@ -37,6 +37,10 @@ async def test_it_finds_no_wcag_violations_on_the_student_pages(
     page_server, launch_browser, face_camera, axe_installed
 ):
     page = await open_page(await launch_browser(camera=face_camera))
+    await page.goto(f"{page_server.url}/join/{page_server.code}/")
+    assert await violations(page) == [], "join link, not logged in"
+    await page.goto(f"{page_server.url}/signup/?code={page_server.code}")
+    assert await violations(page) == [], "sign up"
     await page.goto(f"{page_server.url}/accounts/login/")
     assert await violations(page) == [], "log in"
     await log_in(page, page_server, "ivy")
@@ -76,6 +80,14 @@ async def test_it_finds_no_wcag_violations_on_the_teacher_pages(
     await teacher.click("tbody a[href^='/history/']")
     await teacher.wait_for_load_state()
     assert await violations(teacher) == [], "session page"
+    await teacher.goto(f"{page_server.url}/teach/{page_server.code}/history/")
+    await teacher.click("#lessons a[href^='/lessons/']")
+    await teacher.wait_for_selector("#attendance")
+    assert await violations(teacher) == [], "lesson report"
+    await teacher.goto(f"{page_server.url}/teach/{page_server.code}/students/")
+    assert await violations(teacher) == [], "students, join link and QR code"
+    await teacher.goto(f"{page_server.url}/teach/{page_server.code}/settings/expressions/")
+    assert await violations(teacher) == [], "turning expressions on"
 
 
 async def test_it_would_report_a_violation(page_server, launch_browser, axe_installed):

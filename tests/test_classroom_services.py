@@ -64,13 +64,13 @@ def test_it_explains_a_bad_code_in_a_form(teacher):
 # Creating classes
 
 
-def test_it_creates_a_class_taught_by_the_teacher_with_expressions_on(teacher):
+def test_it_creates_a_class_taught_by_the_teacher(teacher):
     created = classroom_create(teacher=teacher, name="Physics")
-    assert (created.name, created.teacher, created.expressions) == ("Physics", teacher, True)
+    assert (created.name, created.teacher) == ("Physics", teacher)
 
 
-def test_it_creates_an_expression_free_class(teacher):
-    assert classroom_create(teacher=teacher, name="Physics", expressions=False).expressions is False
+def test_it_creates_a_class_that_reads_expressions_when_asked_to(teacher):
+    assert classroom_create(teacher=teacher, name="Physics", expressions=True).expressions is True
 
 
 def test_it_refuses_to_create_a_class_for_someone_who_is_not_a_teacher(student):

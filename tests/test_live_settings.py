@@ -100,6 +100,7 @@ async def test_it_applies_an_accommodation_to_a_stream_in_progress(classroom, st
 async def test_it_stops_reading_expressions_when_the_class_goes_expression_free(classroom, student, face_frames):
     from classroom.services import classroom_set_expressions
 
+    await save_meanwhile(classroom_set_expressions, classroom=classroom, expressions=True)
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
     await communicator.send_to(bytes_data=face_frames[0][1])
     assert (await receive_until(communicator, "feedback"))["expression"] is not None

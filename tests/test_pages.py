@@ -60,6 +60,7 @@ def test_it_says_when_no_class_has_the_code(client, other_student):
 
 
 def test_it_shows_the_consent_step_before_the_class_page(client, other_student, classroom):
+    Classroom.objects.filter(pk=classroom.pk).update(expressions=True)
     client.force_login(other_student)
     client.post("/join/", {"code": classroom.join_code})
     page = client.get(f"/class/{classroom.join_code}/").content.decode()
@@ -209,3 +210,20 @@ def test_it_saves_a_setting_even_when_the_channel_layer_is_down(
     joined.refresh_from_db()
     assert joined.attention_rules is False
     assert "Channel layer down" in caplog.text
+
+
+def test_it_sends_a_superuser_to_a_page_of_every_class(client, make_user, classroom, other_teacher):
+    from classroom.services import classroom_create
+
+    elsewhere = classroom_create(teacher=other_teacher, name="Elsewhere")
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/classes/"
+    page = response.content.decode()
+    for shown in (classroom, elsewhere):
+        assert shown.name in page and f'href="/teach/{shown.join_code}/"' in page
+
+
+def test_it_keeps_the_page_of_every_class_from_anyone_else(client, teacher):
+    client.force_login(teacher)
+    assert client.get("/classes/").status_code == 403

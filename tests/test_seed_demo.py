@@ -126,3 +126,27 @@ def test_it_seeds_with_a_chosen_password_when_debug_is_off(settings, monkeypatch
 def test_it_refuses_a_negative_number_of_students():
     with pytest.raises(CommandError, match="0 or more"):
         seed("--students", "-1")
+
+
+def test_it_gives_the_demo_accounts_display_names_for_the_pages():
+    from classroom.services import student_display_name
+
+    seed("--students", "32")
+    users = get_user_model().objects
+    assert student_display_name(users.get(username="teacher")) == "Maria Rossi"
+    names = [student_display_name(users.get(username=f"student{number}")) for number in range(1, 33)]
+    assert names[0] == "Amara Okafor" and names[31] == "Student 32"
+    assert len(set(names)) == 32
+
+
+def test_it_keeps_a_name_someone_gave_a_demo_account(client):
+    seed()
+    get_user_model().objects.filter(username="student1").update(first_name="Sam", last_name="Renamed")
+    seed()
+    assert get_user_model().objects.get(username="student1").get_full_name() == "Sam Renamed"
+
+
+def test_it_names_the_teacher_on_the_consent_page(client):
+    seed()
+    client.force_login(get_user_model().objects.get(username="student1"))
+    assert "Your teacher, Maria Rossi, sees live" in client.get("/class/DEMOCLASS/").content.decode()

@@ -1,11 +1,9 @@
-"""The sessions admin: a list to filter and search, and a read-only record with its chart."""
+"""The sessions admin: a list to filter and search, and a read-only record with rounded totals and a link to its charts."""
 
 from __future__ import annotations
 
 import pytest
 from session_clock import at
-
-from sessions_app.admin import engagement_chart_svg
 
 pytestmark = pytest.mark.django_db
 
@@ -56,29 +54,27 @@ def test_it_filters_sessions_by_class_and_status(superuser_client, recorded_sess
     assert list(response.context["cl"].result_list) == [recorded_session]
 
 
-def test_it_shows_a_session_read_only_with_its_chart_and_samples(superuser_client, recorded_session):
+def test_it_shows_a_session_read_only_with_its_samples_and_a_link_to_its_charts(superuser_client, recorded_session):
     response = superuser_client.get(f"/admin/sessions_app/session/{recorded_session.pk}/change/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert page.count("<polyline") == 2  # engagement, and EAR from where a face was seen again
-    assert "engagement 0-100" in page
+    assert "<polyline" not in page  # the pages' uPlot charts, on the session page, instead of a second drawing
+    assert f'href="/history/{recorded_session.pk}/"' in page
     assert "drowsy" in page  # a sample row of the inline
     assert 'name="_save"' not in page
     assert 'name="blink_count"' not in page  # totals are shown, not editable
 
 
+def test_it_shows_time_in_state_as_a_table_and_rounds_the_totals(superuser_client, recorded_session):
+    page = superuser_client.get(f"/admin/sessions_app/session/{recorded_session.pk}/change/").content.decode()
+    # 10 s focused (0-5 s and the last 5 of its 10 s cap), 5 s absent, 5 s drowsy, of 3725 s
+    assert '<table class="time-in-state">' in page
+    assert "<tr><td>focused</td><td>15</td><td>0%</td></tr>" in page
+    assert "<tr><td>drowsy</td><td>5</td><td>0%</td></tr>" in page
+    assert recorded_session.perclos == pytest.approx(0.1)
+    assert ">0.10<" in page  # PERCLOS to 2 places, not 0.1000000001
+    assert ">0.240<" in page  # mean EAR to 3 places: (0.31 + 0.12 + 0.29) / 3
+
+
 def test_it_offers_no_way_to_add_a_session(superuser_client):
     assert superuser_client.get("/admin/sessions_app/session/add/").status_code == 403
-
-
-def test_it_charts_engagement_and_ear_over_time_in_svg(recorded_session):
-    svg = str(engagement_chart_svg(list(recorded_session.samples.all())))
-    assert svg.startswith("<svg")
-    # The first sample (90 engagement, EAR 0.31 of 0.4) at the left, the last at the right.
-    assert 'points="0.0,16.0 213.3,160.0 426.7,96.0 640.0,24.0"' in svg
-    assert 'points="0.0,36.0"' not in svg  # a lone EAR point before the gap draws no line
-    assert 'points="426.7,112.0 640.0,44.0"' in svg
-
-
-def test_it_says_when_there_are_too_few_samples_for_a_chart(student, make_session):
-    assert "Too few samples" in str(engagement_chart_svg([]))

@@ -26,19 +26,6 @@ SESSION_PATHS = [
 
 
 @pytest.fixture
-def api():
-    """api(user): a client logged in as `user`; api(None): an anonymous one."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def own_session(student, classroom, make_session, make_sample):
     """`student`'s ended session in `classroom`: 2 minutes, 2 samples, 4 blinks."""
     return make_session(

@@ -132,9 +132,10 @@ async def test_it_writes_the_samples_when_the_socket_closes_and_keeps_the_sessio
         session = Session.objects.get(student=student)
         return session.status, session.samples.count()
 
+    # Some may be written while streaming (every 10 s, or with an alert); all of them by the time the socket closed.
     for _ in range(50):
         status, samples = await database_sync_to_async(record)()
-        if samples:
+        if samples >= 3:
             break
         await asyncio.sleep(0.1)
     assert (status, samples) == ("active", 3)  # at 5, 10 and 15 s; the end's own sample comes when it ends

@@ -18,7 +18,7 @@ from sessions_app.services import (
     session_end,
     session_record_samples,
     session_start,
-    sessions_started_between,
+    started_between,
     sessions_visible_to,
 )
 
@@ -363,7 +363,7 @@ def test_it_narrows_to_sessions_started_between_two_days(student, make_session):
     on_the_day = make_session(student, started_at=at(3600), ended_at=at(4000))
     make_session(student, started_at=at(86400))
     day = NINE.date()
-    assert list(sessions_started_between(Session.objects.all(), start=day, end=day)) == [on_the_day]
+    assert list(started_between(Session.objects.all(), start=day, end=day)) == [on_the_day]
 
 
 @pytest.mark.postgres

@@ -36,7 +36,7 @@ async def test_it_sends_an_empty_snapshot_of_a_quiet_class(classroom, teacher):
     snapshot = await receive(communicator)
     assert snapshot == {
         "type": "snapshot",
-        "classroom": {"code": classroom.join_code, "name": classroom.name, "expressions": True},
+        "classroom": {"code": classroom.join_code, "name": classroom.name, "expressions": False},
         "students": [],
     }
     await communicator.disconnect()

@@ -22,7 +22,7 @@ from classroom.services import classroom_create, classroom_join, membership_cons
 teacher = User.objects.create_user("tina", password="{password}")
 teacher.groups.add(Group.objects.get_or_create(name="teachers")[0])
 student = User.objects.create_user("sam", password="{password}")
-classroom = classroom_create(teacher=teacher, name="Two servers")
+classroom = classroom_create(teacher=teacher, name="Two servers", expressions=True)
 membership_consent(membership=classroom_join(student=student, code=classroom.join_code))
 print(classroom.join_code)
 """

@@ -19,12 +19,13 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 logger = logging.getLogger(__name__)
 
-# The icons pages may use: static/js/states.js names the state icons, the templates the rest.
+# The icons pages may use: classroom/states.py names the state icons, the templates the rest.
 ICONS = (
     "eye", "smile", "circle-question-mark", "eye-off", "moon", "user-x", "circle-pause", "hourglass", "wifi-off",
     "triangle-alert", "camera", "camera-off", "download", "play", "pause", "log-out", "history",
     "users", "settings", "chart-line", "activity", "x", "chevron-left", "chevron-right", "arrow-left", "table",
-    "wifi", "refresh-cw", "ban", "lightbulb",
+    "wifi", "refresh-cw", "ban", "lightbulb", "qr-code", "square", "file-text", "upload", "printer", "user-plus",
+    "link", "globe", "info",
 )
 _SVG_BODY = re.compile(r"<svg\b[^>]*>(?P<body>.*)</svg>", re.DOTALL)
 

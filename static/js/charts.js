@@ -14,3 +14,21 @@ export function loadUPlot(src) {
   });
   return loading;
 }
+
+// A colour of the page's theme (smartsession.css custom properties), with the same colour as a fallback for a
+// browser or a moment where the stylesheet has not answered.
+const FALLBACKS = { "--accent": "#2457c5", "--muted": "#5b6575", "--line": "#d5dbe5" };
+
+export function themeColour(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || FALLBACKS[name];
+}
+
+// Keeps a chart as wide as its container; returns a function that stops it.
+export function keepWidth(chart, container, height) {
+  const resize = new ResizeObserver(() => {
+    const width = Math.max(200, container.clientWidth);
+    if (width !== chart.width) chart.setSize({ width, height });
+  });
+  resize.observe(container);
+  return () => resize.disconnect();
+}

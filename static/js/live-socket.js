@@ -1,8 +1,7 @@
 // What the student page and the dashboard share about their WebSocket: where it is, when a close is final,
-// and how long to wait before trying again. One copy, so both pages back off the same way.
-
-// The server's refusals (docs/protocol.md): retrying cannot help, the person has to do something.
-export const REFUSAL_CLOSE_CODES = new Set([4401, 4403, 4404]);
+// and how to wait before trying again. One copy, so both pages back off the same way.
+// The server's refusals (docs/protocol.md), from the server: retrying cannot help.
+export { REFUSAL_CLOSE_CODES } from "./definitions.js";
 
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 15000;
@@ -20,4 +19,56 @@ export function socketUrl(path) {
 export function retryDelayMs(attempt) {
   const backoff = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempt - 1));
   return Math.round(backoff * (0.8 + Math.random() * 0.4));
+}
+
+// Tries again after a lost connection, with backoff: `connect` when the wait is over, and `onCountdown(seconds,
+// attempt)` at once and every second meanwhile, for the page to say so. Coming back online tries at once.
+export class Reconnector {
+  constructor({ connect, onCountdown }) {
+    this.connect = connect;
+    this.onCountdown = onCountdown;
+    this.attempt = 0; // attempts since the connection last proved stable
+    this.timer = null;
+    this.ticker = null;
+    this.dueAt = null;
+    window.addEventListener("online", () => this.now());
+  }
+
+  get pending() {
+    return this.timer !== null;
+  }
+
+  schedule() {
+    this.cancel();
+    this.attempt += 1;
+    const delay = retryDelayMs(this.attempt);
+    this.dueAt = performance.now() + delay;
+    const tick = () => this.onCountdown(Math.max(1, Math.ceil((this.dueAt - performance.now()) / 1000)), this.attempt);
+    tick();
+    this.ticker = setInterval(tick, 1000);
+    this.timer = setTimeout(() => {
+      this.cancel();
+      this.connect();
+    }, delay);
+  }
+
+  // Without waiting any longer, if a retry is due at all.
+  now() {
+    if (!this.pending) return;
+    this.cancel();
+    this.connect();
+  }
+
+  cancel() {
+    clearTimeout(this.timer);
+    clearInterval(this.ticker);
+    this.timer = null;
+    this.ticker = null;
+    this.dueAt = null;
+  }
+
+  // The connection works: the next loss starts the backoff from the beginning.
+  succeeded() {
+    this.attempt = 0;
+  }
 }

@@ -1,11 +1,12 @@
-// The session page's charts (templates/classroom/session.html): one uPlot chart per metric, drawn from the
-// samples embedded in the page with json_script. Each figure's caption and the samples table already say in
-// text what the charts show, so if uPlot cannot load (no node_modules on this machine) only the picture is lost.
+// The history charts (a session's page, a lesson's report): one uPlot chart per metric, drawn from the points
+// embedded in the page with json_script (the id in the container's data-samples-id). Each figure's caption and
+// the page's tables already say in text what the charts show, so if uPlot cannot load (no node_modules on
+// this machine) only the picture is lost.
 
-import { loadUPlot } from "./charts.js";
+import { loadUPlot, themeColour } from "./charts.js";
 
 const container = document.querySelector(".charts");
-const samples = JSON.parse(document.getElementById("session-samples").textContent);
+const samples = JSON.parse(document.getElementById(container.dataset.samplesId || "session-samples").textContent);
 const CHART_HEIGHT = 220;
 
 // The y scale of each metric: from 0, so that a small wobble does not look like a collapse.
@@ -21,14 +22,15 @@ function showFallback(message) {
   note.textContent = message;
   note.hidden = false;
   for (const canvas of container.querySelectorAll(".chart-canvas")) canvas.hidden = true;
-  document.getElementById("samples-table").open = true;
+  const table = document.getElementById("samples-table");
+  if (table) table.open = true;
 }
 
 async function loadCharts() {
   const uPlot = await loadUPlot(container.dataset.uplotSrc);
   if (!uPlot) {
     console.warn("uPlot could not be loaded; showing the samples table instead.");
-    showFallback("The charts could not be drawn here (their library is not installed). Every sample is in the table below.");
+    showFallback("The charts could not be drawn here (their library is not installed). The tables below say the same.");
   }
   return uPlot;
 }
@@ -75,7 +77,7 @@ function drawChart(uPlot, figure, accent) {
 
 const uPlot = await loadCharts();
 if (uPlot) {
-  const accent = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim() || "#2457c5";
+  const accent = themeColour("--accent");
   const charts = [...container.querySelectorAll("figure[data-metric]")].map((figure) => ({
     canvas: figure.querySelector(".chart-canvas"),
     plot: drawChart(uPlot, figure, accent),

@@ -1,17 +1,8 @@
-// The states the tracker reports, with the words and icon every page shows for them. Colour is only ever a
-// third cue (smartsession.css, .state-<name>): the icon and the label carry the meaning on their own.
-export const STATES = {
-  focused: { label: "Focused", icon: "eye", help: "Face in view, looking at the screen." },
-  happy: { label: "Happy", icon: "smile", help: "Smiling, and engaged." },
-  confused: { label: "Confused", icon: "circle-question-mark", help: "Brows drawn together for a while." },
-  distracted: { label: "Distracted", icon: "eye-off", help: "Looking away from the screen." },
-  drowsy: { label: "Drowsy", icon: "moon", help: "Eyes closed for long, or often." },
-  absent: { label: "Absent", icon: "user-x", help: "No face in view." },
-  // Not tracker states: what a page shows before the first feedback, while paused, or when not connected.
-  paused: { label: "Paused", icon: "circle-pause", help: "The student paused their camera." },
-  waiting: { label: "Waiting", icon: "hourglass", help: "No feedback yet." },
-  offline: { label: "Not connected", icon: "wifi-off", help: "The student's page is not open." },
-};
+// The states as every page shows them: icon and label (colour is only ever a third cue, smartsession.css
+// .state-<name>). Their words come from the server (definitions.js), never from here.
+import { STATES } from "./definitions.js";
+
+export { STATES };
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -27,12 +18,21 @@ export function icon(name) {
   return svg;
 }
 
-// <span class="state-badge state-focused"><svg…/> Focused</span>; unknown names show as "waiting".
+// <span class="state-badge state-focused"><svg…/> Focused</span>; unknown names show as "waiting". A state not
+// validated on labelled data says so ("experimental") wherever it is shown.
 export function stateBadge(state) {
   const name = state in STATES ? state : "waiting";
+  const info = STATES[name];
   const badge = document.createElement("span");
   badge.className = `state-badge state-${name}`;
   badge.dataset.state = name;
-  badge.append(icon(STATES[name].icon), document.createTextNode(STATES[name].label));
+  if (info.icon) badge.append(icon(info.icon));
+  badge.append(document.createTextNode(info.label));
+  if (info.experimental) {
+    const note = document.createElement("span");
+    note.className = "experimental";
+    note.textContent = "experimental";
+    badge.append(" ", note);
+  }
   return badge;
 }

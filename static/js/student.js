@@ -1,6 +1,8 @@
 // The student's class page: camera -> JPEG frames over the class WebSocket -> feedback shown as it arrives.
 // The contract with the server is docs/protocol.md.
-import { REFUSAL_CLOSE_CODES, STABLE_AFTER_MS, retryDelayMs, socketUrl } from "./live-socket.js";
+import { CLOSE_CODES } from "./definitions.js";
+import { capitalise, setText } from "./dom.js";
+import { REFUSAL_CLOSE_CODES, Reconnector, STABLE_AFTER_MS, socketUrl } from "./live-socket.js";
 import { STATES, icon, stateBadge } from "./states.js";
 
 const config = JSON.parse(document.getElementById("student-config").textContent);
@@ -38,7 +40,9 @@ const ANSWER_TIMEOUT_MS = 2000;
 const MAX_BUFFERED_BYTES = 256 * 1024;
 // The `code` of the server's error messages that refuse the class (the socket closes after them), as
 // opposed to a single frame the server could not read. Close codes are live-socket.js's REFUSAL_CLOSE_CODES.
-const REFUSAL_CODES = new Set(["not_authenticated", "forbidden", "not_found", "consent_required"]);
+const REFUSAL_CODES = new Set(["not_authenticated", "forbidden", "not_found", "consent_required", "replaced"]);
+// Error messages that announce a close the page retries after (docs/protocol.md, 4503): not about a frame.
+const RETRY_CODES = new Set(["unavailable", "server_restarting"]);
 // One unreadable frame is noise (a camera hiccup); a run of them is worth a quiet note.
 const FRAME_ERRORS_BEFORE_NOTE = 5;
 // Announcements (connection news) follow each other at most this often; a screen reader user hears the newest.
@@ -69,9 +73,6 @@ const page = {
   socket: null,
   connection: "idle", // idle | connecting | open | lost | refused
   refusal: null,
-  attempt: 0, // reconnect attempts since the connection last proved stable
-  reconnectTimer: null,
-  countdownTimer: null,
   stableTimer: null,
   stable: false, // the open socket has answered, or stayed open STABLE_AFTER_MS
   wasLost: false,
@@ -322,8 +323,7 @@ function setConnection(status, ...content) {
 }
 
 function connect() {
-  clearTimeout(page.reconnectTimer);
-  clearInterval(page.countdownTimer);
+  reconnector.cancel();
   clearTimeout(page.stableTimer);
   if (page.leaving) return;
   const socket = new WebSocket(socketUrl(config.wsPath));
@@ -358,7 +358,7 @@ function connectionProved() {
   clearTimeout(page.stableTimer);
   if (page.stable || page.socket?.readyState !== WebSocket.OPEN) return;
   page.stable = true;
-  page.attempt = 0;
+  reconnector.succeeded();
   if (page.wasLost) announce("Connected to the class again.");
   page.wasLost = false;
 }
@@ -383,25 +383,22 @@ function onClose(event) {
   scheduleReconnect();
 }
 
-function scheduleReconnect() {
-  page.attempt += 1;
-  const delay = retryDelayMs(page.attempt); // backoff with jitter, shared with the dashboard
-  const due = performance.now() + delay;
-  const attempt = page.attempt;
-  const render = () => {
-    const seconds = Math.max(1, Math.ceil((due - performance.now()) / 1000));
+// Backoff with jitter, shared with the dashboard (live-socket.js).
+const reconnector = new Reconnector({
+  connect,
+  onCountdown: (seconds, attempt) => {
     setConnection("lost", `Connection lost — reconnecting in ${seconds} s (attempt ${attempt})`);
-  };
-  render();
-  page.countdownTimer = setInterval(render, 1000);
-  page.reconnectTimer = setTimeout(connect, delay);
+  },
+});
+
+function scheduleReconnect() {
+  reconnector.schedule();
 }
 
 // The server said no (not logged in, not a member, no such class, no consent): trying again would not help.
 function refused({ code, message }) {
   page.socket = null;
-  clearTimeout(page.reconnectTimer);
-  clearInterval(page.countdownTimer);
+  reconnector.cancel();
   clearTimeout(page.stableTimer);
   closeCamera();
   setConnection("refused", message);
@@ -411,7 +408,7 @@ function refused({ code, message }) {
   const reloading = code === "consent_required" && reloadOnce();
   if (code === "consent_required" && !reloading) {
     ui.connection.append(" ", link(location.pathname, "Reload the page"));
-  } else if (code === "not_authenticated" || code === "close_4401") {
+  } else if (code === "not_authenticated" || code === `close_${CLOSE_CODES.not_authenticated}`) {
     const loginUrl = new URL(config.loginUrl, location.href);
     if (!loginUrl.searchParams.has("next")) loginUrl.searchParams.set("next", location.pathname);
     ui.connection.append(" ", link(loginUrl.href, "Log in"));
@@ -463,6 +460,8 @@ function onMessage(data) {
     case "error":
       if (REFUSAL_CODES.has(message.code)) {
         page.refusal = message; // the close that follows decides
+      } else if (RETRY_CODES.has(message.code)) {
+        // The close that follows reconnects with the backoff; nothing was wrong with the picture.
       } else {
         onFrameError(message);
         answered();
@@ -493,11 +492,6 @@ function onFeedback(feedback) {
   showTips(tipsFor(feedback));
 }
 
-// Feedback comes up to ten times a second for a whole lesson: the page is touched only where it changed.
-function setText(element, text) {
-  if (element.textContent !== text) element.textContent = text;
-}
-
 function onFrameError(error) {
   page.frameErrors += 1;
   page.frameErrorsInRow += 1;
@@ -510,10 +504,6 @@ function onFrameError(error) {
 }
 
 // ---- Feedback display -----------------------------------------------------------------------------------
-
-function capitalise(text) {
-  return text ? text[0].toUpperCase() + text.slice(1) : text;
-}
 
 function showState(name, reasons = []) {
   const state = name in STATES ? name : "waiting";
@@ -636,8 +626,7 @@ ui.announceToggle.addEventListener("change", () => setAnnounceStates(ui.announce
 function leave() {
   page.leaving = true;
   clearTimeout(page.sendTimer);
-  clearTimeout(page.reconnectTimer);
-  clearInterval(page.countdownTimer);
+  reconnector.cancel();
   clearTimeout(page.stableTimer);
   clearTimeout(page.stateAnnounceTimer);
   closeCamera();
@@ -648,9 +637,6 @@ window.addEventListener("pagehide", leave);
 // Restored from the back/forward cache with the camera and socket gone: start clean.
 window.addEventListener("pageshow", (event) => {
   if (event.persisted) location.reload();
-});
-window.addEventListener("online", () => {
-  if (page.connection === "lost") connect();
 });
 
 function storedChoice(key) {

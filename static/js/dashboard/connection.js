@@ -1,0 +1,100 @@
+// The teacher socket (docs/protocol.md, "Server → teacher"): connect, hand each event on, and come back after
+// a loss with the backoff the student page uses too (live-socket.js).
+import { element, setText } from "../dom.js";
+import { CLOSE_CODES } from "../definitions.js";
+import { REFUSAL_CLOSE_CODES, Reconnector, socketUrl } from "../live-socket.js";
+import { icon } from "../states.js";
+import { config } from "./config.js";
+import { link } from "./roster.js";
+
+const REFUSAL_MESSAGES = {
+  [CLOSE_CODES.not_authenticated]: "Log in again to watch this class.",
+  [CLOSE_CODES.forbidden]: "Only this class's teacher can watch it.",
+  [CLOSE_CODES.not_found]: "No class has this join code.",
+};
+const CONNECTION_ICONS = { connecting: "refresh-cw", open: "wifi", reconnecting: "wifi-off", refused: "ban" };
+const RECONNECTING_TEXT = "Connection lost; cards show the last known state. Reconnecting";
+
+const box = document.getElementById("connection");
+const cards = document.getElementById("cards");
+const state = { socket: null, refused: false };
+let onEvent = () => {};
+
+// #connection is a live region: its words change only when the status does (one announcement per change),
+// and `countdown`, the only thing that changes between retries, is hidden from screen readers. `extra` (a
+// link) goes after the words.
+function setConnection(status, text, countdown = "", extra = []) {
+  if (box.dataset.status !== status) {
+    box.dataset.status = status;
+    const ticking = element("span", "connection-countdown");
+    ticking.setAttribute("aria-hidden", "true");
+    box.replaceChildren(icon(CONNECTION_ICONS[status]), element("span", "connection-text", text), ticking, ...extra);
+  } else {
+    setText(box.querySelector(".connection-text"), text);
+  }
+  setText(box.querySelector(".connection-countdown"), countdown);
+  cards.classList.toggle("is-stale", status !== "open");
+}
+
+const reconnector = new Reconnector({
+  connect,
+  onCountdown: (seconds) => setConnection("reconnecting", RECONNECTING_TEXT, ` in ${seconds} s…`),
+});
+
+function connect() {
+  reconnector.cancel();
+  // Retries stay "reconnecting": flipping to "connecting" and back would be two announcements per attempt.
+  if (box.dataset.status === "reconnecting") setConnection("reconnecting", RECONNECTING_TEXT, " now…");
+  else setConnection("connecting", "Connecting…");
+  const socket = new WebSocket(socketUrl(config.wsPath));
+  state.socket = socket;
+  socket.addEventListener("message", (message) => {
+    if (state.socket !== socket) return; // a socket this page has already given up on
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (event.type === "error") refuse(event.message, event.code === "not_authenticated");
+    else onEvent(event);
+  });
+  socket.addEventListener("close", (closed) => {
+    if (state.socket !== socket) return;
+    state.socket = null;
+    link.live = false;
+    if (state.refused || REFUSAL_CLOSE_CODES.has(closed.code)) {
+      if (!state.refused) refuse(REFUSAL_MESSAGES[closed.code], closed.code === CLOSE_CODES.not_authenticated);
+      return;
+    }
+    reconnector.schedule();
+  });
+}
+
+function loginLink() {
+  const url = new URL(box.dataset.loginUrl || "/accounts/login/", location.href);
+  url.searchParams.set("next", location.pathname);
+  const anchor = element("a", "connection-login", "Log in");
+  anchor.href = url.href;
+  return anchor;
+}
+
+function refuse(message, needsLogin = false) {
+  state.refused = true;
+  link.live = false;
+  reconnector.cancel();
+  const extra = needsLogin ? [document.createTextNode(" "), loginLink()] : [];
+  setConnection("refused", `Not connected: ${message || "the server refused this page."}`, "", extra);
+}
+
+// A snapshot proves the socket works: the next loss starts the backoff afresh.
+export function connectionLive() {
+  reconnector.succeeded();
+  link.live = true;
+  setConnection("open", "Live");
+}
+
+export function openConnection(handler) {
+  onEvent = handler;
+  connect();
+}

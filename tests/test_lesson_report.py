@@ -1,0 +1,162 @@
+"""The lesson report: its figures against a session streamed from a real clip, attendance, the CSVs, who sees what."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+from socket_helpers import connect, jpeg, receive_until
+
+from classroom import live
+from classroom.services import classroom_join
+from sessions_app.models import Session
+from vision.media import read_frames
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ZJU_CLIP = ("zju_eyeblink", "1", "000001M_FBN.avi")  # 138 frames, 3 blinks (tests/test_session_recording.py)
+
+
+@pytest.fixture
+def absentee(make_user, classroom):
+    user = make_user("absentee", first_name="Abe", last_name="Sent")
+    classroom_join(student=user, code=classroom.join_code)
+    return user
+
+
+async def stream_clip(classroom, student, path) -> None:
+    communicator, connected = await connect(f"/ws/student/{classroom.join_code}/", student)
+    assert connected
+    for _, t, rgb in read_frames(path):
+        image = base64.b64encode(jpeg(rgb)).decode()
+        await communicator.send_json_to({"type": "frame", "image": image, "ts": round(t * 1000, 3)})
+        await receive_until(communicator, "feedback")
+    await communicator.disconnect()
+
+
+async def ended_session(student) -> Session:
+    def load():
+        return Session.objects.filter(student=student, status=Session.Status.ENDED).select_related("lesson").first()
+
+    for _ in range(100):
+        session = await database_sync_to_async(load)()
+        if session is not None:
+            return session
+        await asyncio.sleep(0.1)
+    raise AssertionError("the session did not end after the socket closed")
+
+
+@pytest.fixture
+async def streamed(classroom, student, absentee, shared_testdata, monkeypatch):
+    """The real ZJU clip streamed through the student socket; its session, ended."""
+    monkeypatch.setattr(live, "RESUME_WITHIN_S", 0.05)
+    await stream_clip(classroom, student, shared_testdata.joinpath(*ZJU_CLIP))
+    return await ended_session(student)
+
+
+def csv_rows(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+async def test_it_reports_the_streamed_sessions_figures(client, teacher, student, classroom, streamed):
+    session = streamed
+
+    def get(path):
+        client.force_login(teacher)
+        return client.get(path)
+
+    response = await database_sync_to_async(get)(f"/lessons/{session.lesson_id}/")
+    assert response.status_code == 200
+    report = response.context["report"]
+    [came] = report.attended
+    [never] = report.absent
+    assert (came.student, never.student.username) == (student, "absentee")
+    assert came.blinks == session.blink_count == 3  # what vision analyze counts on this clip
+    assert came.frames == session.frames_analysed == 138
+    assert came.time_in_state == pytest.approx(session.time_in_state)
+    assert came.connected_s == pytest.approx(session.duration.total_seconds())
+    assert came.connected_s == pytest.approx(4.83, abs=0.01)  # the clip's own last timestamp
+    assert came.recorded_s == pytest.approx(came.connected_s, abs=0.05)  # every second accounted for
+    assert came.blink_rate_per_min == pytest.approx(session.blink_rate_per_min, abs=0.05)
+    assert came.mean_engagement == pytest.approx(session.mean_engagement, abs=0.05)
+    assert (came.first_joined, came.last_left) == (session.started_at, session.ended_at)
+    page = response.content.decode()
+    assert "Never came" in page and "Abe Sent" in page
+
+    def get_csv(path):
+        return csv_rows(get(path))  # the rows are read from the database as the response streams
+
+    rows = {
+        row["student_username"]: row
+        for row in await database_sync_to_async(get_csv)(f"/lessons/{session.lesson_id}/students.csv")
+    }
+    assert rows.keys() == {"student", "absentee"}
+    mine = rows["student"]
+    assert (mine["class"], mine["class_code"], mine["attended"]) == (classroom.name, classroom.join_code, "yes")
+    assert (int(mine["blinks"]), int(mine["frames_analysed"]), int(mine["sessions"])) == (3, 138, 1)
+    assert float(mine["connected_s"]) == pytest.approx(came.connected_s, abs=0.05)
+    assert (rows["absentee"]["attended"], rows["absentee"]["class"]) == ("no", classroom.name)
+
+    samples = await database_sync_to_async(get_csv)(f"/lessons/{session.lesson_id}/samples.csv")
+    stored = await database_sync_to_async(session.samples.count)()
+    assert len(samples) == stored >= 1
+    assert {(row["student_username"], row["class_code"], row["session_id"]) for row in samples} == {
+        ("student", classroom.join_code, str(session.pk))
+    }
+
+
+async def test_it_shows_a_student_only_their_own_row_and_alerts(client, student, absentee, streamed):
+    def get():
+        client.force_login(student)
+        return client.get(f"/lessons/{streamed.lesson_id}/")
+
+    response = await database_sync_to_async(get)()
+    report = response.context["report"]
+    assert [figures.student for figures in report.students] == [student]
+    assert not report.shows_everyone and "Never came" not in response.content.decode()
+
+
+def test_it_hides_the_report_from_another_teacher_and_students_who_were_not_there(
+    client, other_teacher, other_student, student, classroom
+):
+    from sessions_app.services import session_start
+
+    session, _ = session_start(student=student, classroom=classroom)
+    classroom_join(student=other_student, code=classroom.join_code)
+    for user in (other_teacher, other_student):
+        client.force_login(user)
+        assert client.get(f"/lessons/{session.lesson_id}/").status_code == 404
+        assert client.get(f"/lessons/{session.lesson_id}/students.csv").status_code == 404
+    client.logout()
+    assert client.get(f"/lessons/{session.lesson_id}/").status_code == 302
+
+
+def test_it_shows_times_in_the_class_time_zone(client, teacher, student, classroom):
+    from classroom.services import classroom_set_time_zone
+    from sessions_app.services import session_start
+
+    classroom_set_time_zone(classroom=classroom, time_zone="Asia/Tokyo")
+    session, _ = session_start(student=student, classroom=classroom)
+    client.force_login(teacher)
+    page = client.get(f"/lessons/{session.lesson_id}/").content.decode()
+    tokyo = timezone.localtime(session.lesson.started_at, timezone=__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    assert "Times are in Asia/Tokyo" in page
+    assert f'{tokyo:%H:%M:%S}</time>' in page
+    # The CSV keeps ISO 8601 with the offset, whatever the class's zone.
+    rows = csv_rows(client.get(f"/lessons/{session.lesson_id}/students.csv"))
+    assert rows[0]["lesson_started_at"] == session.lesson.started_at.isoformat()
+
+
+def test_it_links_the_report_from_the_class_history_and_the_dashboard(client, teacher, student, classroom):
+    from sessions_app.services import session_start
+
+    session, _ = session_start(student=student, classroom=classroom)
+    client.force_login(teacher)
+    history = client.get(f"/teach/{classroom.join_code}/history/").content.decode()
+    assert f'href="/lessons/{session.lesson_id}/"' in history
+    dashboard = client.get(f"/teach/{classroom.join_code}/").content.decode()
+    assert f'href="/lessons/{session.lesson_id}/"' in dashboard
