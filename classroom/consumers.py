@@ -119,6 +119,8 @@ class StudentConsumer(_LiveSocket):
             student={"id": user.pk, "username": user.get_username(), "display_name": student_display_name(user)},
             expressions=classroom.expressions,
             attention_rules=membership.attention_rules,
+            on_device=classroom.on_device,
+            frame_fallback=classroom.frame_fallback,
             layer=self.channel_layer,
         )
         for group in self.groups_joined:
@@ -200,6 +202,10 @@ class StudentConsumer(_LiveSocket):
     async def class_settings(self, event: dict[str, Any]) -> None:
         if self.current:
             self.stream.apply_settings(expressions=event["expressions"])
+
+    async def class_analysis(self, event: dict[str, Any]) -> None:
+        if self.current:
+            self.stream.apply_settings(on_device=event["on_device"], frame_fallback=event["frame_fallback"])
 
     async def consent_withdrawn(self, event: dict[str, Any]) -> None:
         if self.current and event["student_id"] == self.key[1]:

@@ -308,6 +308,18 @@ class BadMessage(FrameError):
     code = "bad_message"
 
 
+class WrongInput(FrameError):
+    """A frame in a class that analyses on the devices only, or a measurement in one that analyses frames."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# Where a stream's faces were analysed, as sessions record it (sessions_app.models.Session.Analysis).
+SERVER, DEVICE = "server", "device"
+
+
 @dataclass(frozen=True)
 class StudentMessage:
     """A student's text message, read: a frame (base64 or a data URL, with the client's ts), pause or resume."""
@@ -360,9 +372,10 @@ class StudentStream:
     newer socket of the same student takes it over from an older one."""
 
     def __init__(self, *, key: tuple[int, int], code: str, student: dict[str, Any], expressions: bool,
-                 attention_rules: bool, layer) -> None:
+                 attention_rules: bool, layer, on_device: bool = False, frame_fallback: bool = True) -> None:
         self.key, self.code, self.student, self.layer = key, code, student, layer
         self.tracker = StudentTracker(expressions=expressions, attention_rules=attention_rules)
+        self.on_device, self.frame_fallback = on_device, frame_fallback
         self.clock = StreamClock()
         self.alerts = AlertPolicy()
         self.recorder = SessionRecorder(classroom_id=key[0], student_id=key[1])
@@ -419,7 +432,8 @@ class StudentStream:
 
     async def frame(self, socket: StudentSocket, data: bytes | str, client_ts: Any = None) -> None:
         """A picture to analyse, or (binary, vision.measurements) what the student's device measured in one."""
-        if isinstance(data, bytes) and is_measurement(data):
+        measured = isinstance(data, bytes) and is_measurement(data)
+        if measured:
             client_ts = measurement_time(data)
         loop = asyncio.get_running_loop()
         self._frames_received += 1
@@ -427,12 +441,25 @@ class StudentStream:
         self.last_frame_at = loop.time()
         if self.paused:
             await self.set_paused(False)  # sending a frame is resuming
+        refused = self._refused_input(measured)
         try:
+            if refused is not None:
+                raise refused
             t = self.clock.time(loop.time(), client_ts)
-        except BadTimestamp as error:
+        except FrameError as error:
             await self._on_frame_error(Frame(number, b"", 0.0, client_ts, socket), error)
             return
+        self.recorder.analysed_on(DEVICE if measured else SERVER)
         self._frames.submit(Frame(number=number, data=data, t=t, client_ts=client_ts, socket=socket))
+
+    def _refused_input(self, measured: bool) -> FrameError | None:
+        """What the class's analysis setting does not take (docs/protocol.md, "On-device measurements")."""
+        if measured and not self.on_device:
+            return WrongInput("measurements_off", "This class analyses camera frames on the server; send frames.")
+        if not measured and self.on_device and not self.frame_fallback:
+            return WrongInput("frames_off", "This class analyses faces on the student's device only; frames are "
+                                            "not accepted.")
+        return None
 
     async def set_paused(self, paused: bool) -> None:
         if self.paused == paused:
@@ -453,11 +480,16 @@ class StudentStream:
 
     # Settings changed on the pages while streaming.
 
-    def apply_settings(self, *, expressions: bool | None = None, attention_rules: bool | None = None) -> None:
+    def apply_settings(self, *, expressions: bool | None = None, attention_rules: bool | None = None,
+                       on_device: bool | None = None, frame_fallback: bool | None = None) -> None:
         if expressions is not None:
             self.tracker.expressions = expressions
         if attention_rules is not None:
             self.tracker.attention_rules = attention_rules
+        if on_device is not None:
+            self.on_device = on_device
+        if frame_fallback is not None:
+            self.frame_fallback = frame_fallback
 
     # Answers.
 
@@ -550,16 +582,18 @@ class LiveRegistry:
         self.shutting_down = False
 
     def attach(self, socket: StudentSocket, *, key: tuple[int, int], code: str, student: dict[str, Any],
-               expressions: bool, attention_rules: bool, layer) -> tuple[StudentStream, StudentSocket | None]:
-        """The student's stream, new or continued, now answering `socket`; and the older socket it replaced."""
+               layer, **settings: bool) -> tuple[StudentStream, StudentSocket | None]:
+        """The student's stream, new or continued, now answering `socket`; and the older socket it replaced.
+
+        `settings`: expressions, attention_rules, on_device, frame_fallback (StudentStream.apply_settings).
+        """
         stream = self._streams.get(key)
         if stream is None:
-            stream = StudentStream(key=key, code=code, student=student, expressions=expressions,
-                                   attention_rules=attention_rules, layer=layer)
+            stream = StudentStream(key=key, code=code, student=student, layer=layer, **settings)
             self._streams[key] = stream
         else:
             # Read afresh at connect: a setting changed while the student was away applies now.
-            stream.apply_settings(expressions=expressions, attention_rules=attention_rules)
+            stream.apply_settings(**settings)
             stream.layer = layer
         return stream, stream.attach(socket)
 

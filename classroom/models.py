@@ -75,6 +75,20 @@ class Classroom(models.Model):
         default=False,
         help_text="On: someone without an account may create one with the join code, and is then a member.",
     )
+    on_device = models.BooleanField(
+        default=False,
+        help_text=(
+            "On: each student's browser runs the face model itself and sends only its measurements; no camera "
+            "picture leaves the student's device. Off: the page sends camera frames and the server analyses them."
+        ),
+    )
+    frame_fallback = models.BooleanField(
+        default=True,
+        help_text=(
+            "With analysis on the device: a student whose device cannot run the face model (too old or too slow) "
+            "sends frames to the server instead. Off: that student is told, and is not monitored."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -59,14 +59,16 @@ def run_in_writer(function, /, **kwargs) -> asyncio.Future:
     return asyncio.get_running_loop().run_in_executor(_writer, call)
 
 
-def _start_session(*, student_id: int, classroom_id: int, started_at: datetime):
+def _start_session(*, student_id: int, classroom_id: int, started_at: datetime, analysis: str):
     from django.contrib.auth import get_user_model
 
     from .models import Classroom
 
     student = get_user_model().objects.get(pk=student_id)
     classroom = Classroom.objects.get(pk=classroom_id)
-    return _session_services().session_start(student=student, classroom=classroom, started_at=started_at, fresh=True)
+    return _session_services().session_start(
+        student=student, classroom=classroom, started_at=started_at, fresh=True, analysis=analysis
+    )
 
 
 def sample_seconds() -> float:
@@ -88,11 +90,20 @@ class SessionRecorder:
         self._flushing: asyncio.Task | None = None
         self._ticker: asyncio.Task | None = None
         self._failing = False  # the last write failed: log again only once it works
+        self._analysed_on: list[str] = []  # "server" and/or "device", in the order the stream used them
         # Lessons: a paused stretch, alerts waiting to be written, the newest sample's time, a sample due at once.
         self._paused_ticker: asyncio.Task | None = None
         self._alerts: deque = deque()
         self._recorded_until: datetime | None = None
         self._sample_now = False
+
+    def analysed_on(self, where: str) -> None:
+        """Where the next frame's face is analysed: "server" (a picture) or "device" (measurements)."""
+        if where not in self._analysed_on:
+            self._analysed_on.append(where)
+
+    def _analysis(self) -> str:
+        return self._analysed_on[0] if len(self._analysed_on) == 1 else "mixed" if self._analysed_on else "server"
 
     def _wall_time(self, t: float) -> datetime:
         origin_t, origin_wall = self._stream_origin
@@ -206,6 +217,7 @@ class SessionRecorder:
                 session, _ = await run_in_writer(
                     _start_session,
                     student_id=self.student_id, classroom_id=self.classroom_id, started_at=self._stream_origin[1],
+                    analysis=self._analysis(),
                 )
                 self.session_id = session.pk
             if self._buffer:
@@ -260,7 +272,8 @@ class SessionRecorder:
         if not await self.flush() or self.session_id is None:
             return False
         try:
-            await run_in_writer(_session_services().session_end, session_id=self.session_id, ended_at=ended_at)
+            await run_in_writer(_session_services().session_end, session_id=self.session_id, ended_at=ended_at,
+                                analysis=self._analysis())
         except Exception:  # noqa: BLE001 - any database failure: try again
             log.warning("could not end session %s yet; trying again", self.session_id, exc_info=not self._failing)
             self._failing = True

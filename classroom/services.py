@@ -207,6 +207,17 @@ def classroom_set_expressions(*, classroom: Classroom, expressions: bool) -> Cla
 
 
 @transaction.atomic
+def classroom_set_analysis(*, classroom: Classroom, on_device: bool, frame_fallback: bool) -> Classroom:
+    """Where the class's faces are analysed (Classroom.on_device, frame_fallback), for every stream at once."""
+    classroom.on_device, classroom.frame_fallback = on_device, frame_fallback
+    classroom.save(update_fields=["on_device", "frame_fallback"])
+    _tell_student_sockets(
+        classroom.join_code, {"type": "class.analysis", "on_device": on_device, "frame_fallback": frame_fallback}
+    )
+    return classroom
+
+
+@transaction.atomic
 def classroom_self_signup(*, code: str, username: str, display_name: str, password: str) -> Membership:
     """A new account that joins the class with `code`, if its teacher turned sign-up on.
 

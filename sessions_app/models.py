@@ -105,6 +105,20 @@ class Session(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
 
+    class Analysis(models.TextChoices):
+        SERVER = "server", "Frames, analysed on the server"
+        DEVICE = "device", "On the student's device"
+        MIXED = "mixed", "Both (the device fell back to frames)"
+
+    analysis = models.CharField(
+        max_length=8, choices=Analysis.choices, default=Analysis.SERVER,
+        help_text="Where the face was analysed: camera frames on the server, or the student's own device.",
+    )
+    # A stream that outlives its lesson goes on in a new session (session_record_stream). Its samples count blinks
+    # and frames from the stream's start; this session stores them counted from these, the counts at its start.
+    stream_blinks_before = models.PositiveIntegerField(default=0, editable=False)
+    stream_frames_before = models.PositiveIntegerField(default=0, editable=False)
+
     # Totals, filled in when the session ends.
     frames_analysed = models.PositiveIntegerField(default=0)
     blink_count = models.PositiveIntegerField(default=0)

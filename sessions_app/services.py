@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -98,11 +98,13 @@ def session_start(
     classroom: models.Model | None = None,
     started_at: datetime | None = None,
     fresh: bool = False,
+    analysis: str = Session.Analysis.SERVER,
 ) -> tuple[Session, bool]:
     """The student's active session for `classroom` (created False), or a new one (created True).
 
     `fresh` (what the live recorder asks for): always a new session; an active one for the same class is
     ended at its last sample, because it belongs to another stream whose counters started from zero.
+    `analysis` says where a new session's face was analysed (Session.Analysis).
 
     `started_at` (default now) is when a new session began; the live recorder passes the time of the
     stream's first frame, since it starts the session only when it first writes. An active session
@@ -133,7 +135,7 @@ def session_start(
                 started_at = started_at or timezone.now()
                 lesson = lesson_for_stream(classroom=classroom, at=started_at) if classroom is not None else None
                 session = Session.objects.create(
-                    student=student, classroom=classroom, lesson=lesson, started_at=started_at
+                    student=student, classroom=classroom, lesson=lesson, started_at=started_at, analysis=analysis
                 )
                 transaction.on_commit(lambda: _log_started(session))
                 return session, True
@@ -155,11 +157,19 @@ def session_record_samples(*, session_id: int, samples: Sequence[SampleIn]) -> i
         if session is None:
             return 0
         created = MetricSample.objects.bulk_create(
-            [MetricSample(session_id=session_id, **asdict(sample)) for sample in samples]
+            [MetricSample(session_id=session_id, **asdict(_counted_in(session, sample))) for sample in samples]
         )
         if session.status == Session.Status.ENDED:
             _finish(session, ended_at=max(session.ended_at, *(sample.time for sample in samples)))
     return len(created)
+
+
+def _counted_in(session: Session, sample: SampleIn) -> SampleIn:
+    """The sample with its stream-long counters counted from the session's start (stream_*_before)."""
+    if not (session.stream_blinks_before or session.stream_frames_before):
+        return sample
+    return replace(sample, blinks=max(0, sample.blinks - session.stream_blinks_before),
+                   frames=max(0, sample.frames - session.stream_frames_before))
 
 
 def _last_sample_time(session: Session) -> datetime:
@@ -168,18 +178,26 @@ def _last_sample_time(session: Session) -> datetime:
 
 
 def session_end(
-    *, session_id: int, ended_at: datetime | None = None, client_totals: dict[str, Any] | None = None
+    *,
+    session_id: int,
+    ended_at: datetime | None = None,
+    client_totals: dict[str, Any] | None = None,
+    analysis: str | None = None,
 ) -> Session:
     """Ends the session and computes its totals; idempotent (an ended session is returned unchanged).
 
     `ended_at` defaults to now and is never before started_at. `client_totals` (keys from
     CLIENT_TOTAL_FIELDS, validated by the caller) are used only when no sample was recorded.
+    `analysis`, when given, corrects where the face was analysed (a device that fell back to frames: mixed).
     Session.DoesNotExist for an unknown id.
     """
     with transaction.atomic():
         session = (
             Session.objects.select_for_update(of=("self",)).select_related("classroom", "student").get(pk=session_id)
         )
+        if analysis is not None and session.analysis != analysis:
+            session.analysis = analysis
+            session.save(update_fields=["analysis"])
         if session.status == Session.Status.ACTIVE:
             _finish(session, ended_at=ended_at or timezone.now(), client_totals=client_totals)
     return session
@@ -567,9 +585,15 @@ def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> in
     if not after or session.classroom is None:
         return session_id
     try:
-        new_session, _ = session_start(student=session.student, classroom=session.classroom, started_at=after[0].time)
+        new_session, _ = session_start(student=session.student, classroom=session.classroom,
+                                       started_at=after[0].time, fresh=True, analysis=session.analysis)
     except PermissionDenied:
         return session_id
+    # The stream's counters go on from where they stood when its last session ended.
+    session.refresh_from_db()
+    new_session.stream_blinks_before = session.stream_blinks_before + session.blink_count
+    new_session.stream_frames_before = session.stream_frames_before + session.frames_analysed
+    new_session.save(update_fields=["stream_blinks_before", "stream_frames_before"])
     session_record_samples(session_id=new_session.pk, samples=after)
     return new_session.pk
 

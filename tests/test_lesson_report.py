@@ -12,7 +12,6 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 from socket_helpers import connect, jpeg, receive_until
 
-from classroom import live
 from classroom.services import classroom_join
 from sessions_app.models import Session
 from vision.media import read_frames
@@ -51,9 +50,9 @@ async def ended_session(student) -> Session:
 
 
 @pytest.fixture
-async def streamed(classroom, student, absentee, shared_testdata, monkeypatch):
+async def streamed(classroom, student, absentee, shared_testdata, settings):
     """The real ZJU clip streamed through the student socket; its session, ended."""
-    monkeypatch.setattr(live, "RESUME_WITHIN_S", 0.05)
+    settings.SMARTSESSION_RESUME_SECONDS = 0.05
     await stream_clip(classroom, student, shared_testdata.joinpath(*ZJU_CLIP))
     return await ended_session(student)
 

@@ -96,13 +96,17 @@ def test_it_moves_a_stream_that_goes_on_after_the_lesson_ended_into_a_new_sessio
 ):
     session, _ = session_start(student=student, classroom=classroom, started_at=minutes_ago(2))
     ended = lesson_end(lesson_id=session.lesson_id, ended_at=minutes_ago(1))
-    late = [make_sample(minutes_ago(1.5), frames=10), make_sample(minutes_ago(0.5), frames=20)]
+    late = [make_sample(minutes_ago(1.5), frames=10, blinks=2), make_sample(minutes_ago(0.5), frames=20, blinks=3)]
     holder = session_record_stream(session_id=session.pk, samples=late)
     new_session = Session.objects.get(pk=holder)
     assert new_session.pk != session.pk and new_session.status == Session.Status.ACTIVE
-    # Only the sample from after the lesson's end moves; the ended session still ends with its lesson.
-    assert list(new_session.samples.values_list("frames", flat=True)) == [20]
+    # Only the sample from after the lesson's end moves, its stream-long counts counted from the new session's
+    # start; the ended session still ends with its lesson, holding what came before.
+    assert list(new_session.samples.values_list("frames", "blinks")) == [(10, 1)]
+    session_record_stream(session_id=holder, samples=[make_sample(minutes_ago(0.4), frames=25, blinks=4)])
+    assert session_end(session_id=holder).frames_analysed == 15
     session.refresh_from_db()
+    assert (session.frames_analysed, session.blink_count) == (10, 2)
     assert session.ended_at == ended.ended_at
     assert new_session.lesson != ended and new_session.lesson.is_open and new_session.lesson.opened_by is None
 

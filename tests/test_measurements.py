@@ -6,6 +6,7 @@ server reads back can be compared with what the frame itself gave.
 
 from __future__ import annotations
 
+import asyncio
 import struct
 
 import numpy as np
@@ -91,10 +92,18 @@ def test_it_refuses_a_face_flag_without_a_face_body():
         read_measurement(header)
 
 
+@pytest.fixture
+def on_device_class(classroom):
+    from classroom.services import classroom_set_analysis
+
+    return classroom_set_analysis(classroom=classroom, on_device=True, frame_fallback=False)
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_it_answers_measurements_on_the_student_socket_and_keeps_it_open_after_a_bad_one(
-    classroom, student, face_analyses
+    on_device_class, student, face_analyses
 ):
+    classroom = on_device_class
     communicator, connected = await connect(f"/ws/student/{classroom.join_code}/", student)
     assert connected
     t, analysis = face_analyses[0]
@@ -114,3 +123,49 @@ async def test_it_answers_measurements_on_the_student_socket_and_keeps_it_open_a
     await communicator.send_to(bytes_data=measurement_of(analysis, 1300.0))
     assert (await receive(communicator))["type"] == "feedback"
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_takes_only_what_the_class_analyses(classroom, student, face_analyses, face_frames):
+    from channels.db import database_sync_to_async
+
+    from classroom.services import classroom_set_analysis
+
+    t, analysis = face_analyses[0]
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_to(bytes_data=measurement_of(analysis, 1000.0))
+    assert (await receive(communicator))["code"] == "measurements_off"
+    await communicator.send_to(bytes_data=face_frames[0][1])
+    assert (await receive(communicator))["type"] == "feedback"
+    await communicator.disconnect()
+
+    await database_sync_to_async(classroom_set_analysis)(classroom=classroom, on_device=True, frame_fallback=False)
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_to(bytes_data=face_frames[0][1])
+    error = await receive(communicator)
+    assert (error["code"], error["frame"]) == ("frames_off", 1)
+    await communicator.send_to(bytes_data=measurement_of(analysis, 1000.0))
+    assert (await receive(communicator))["type"] == "feedback"
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_records_where_the_face_was_analysed(on_device_class, student, face_analyses, settings):
+    from channels.db import database_sync_to_async
+
+    from classroom import recording
+    from sessions_app.models import Session
+
+    settings.SMARTSESSION_RESUME_SECONDS = 0
+    communicator, _ = await connect(f"/ws/student/{on_device_class.join_code}/", student)
+    for number, (t, analysis) in enumerate(face_analyses[:10]):
+        await communicator.send_to(bytes_data=measurement_of(analysis, 1000.0 + 100 * number))
+        assert (await receive(communicator))["type"] == "feedback"
+    await communicator.disconnect()
+    for _ in range(50):
+        await asyncio.to_thread(recording.wait_for_writes)
+        session = await database_sync_to_async(Session.objects.filter(student=student).first)()
+        if session is not None and session.status == "ended":
+            break
+        await asyncio.sleep(0.1)
+    assert (session.status, session.analysis, session.frames_analysed) == ("ended", "device", 10)

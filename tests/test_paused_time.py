@@ -14,7 +14,6 @@ from channels.db import database_sync_to_async
 from session_clock import at
 from socket_helpers import connect, receive_until
 
-from classroom import live
 from sessions_app.models import PAUSED, Session
 from sessions_app.services import paused_sample
 
@@ -52,10 +51,10 @@ def test_it_stores_a_paused_sample_with_nothing_measured(student, classroom, mak
 
 
 @pytest.fixture
-def one_second_samples(settings, monkeypatch):
+def one_second_samples(settings):
     settings.SMARTSESSION_SAMPLE_SECONDS = 1
     # The session should end as soon as the socket closes; the grace period is a rule of its own.
-    monkeypatch.setattr(live, "RESUME_WITHIN_S", 0.05)
+    settings.SMARTSESSION_RESUME_SECONDS = 0.05
 
 
 async def stream_for(communicator, frames, seconds: float, started: float) -> None:
