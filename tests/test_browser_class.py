@@ -146,7 +146,7 @@ async def test_it_shows_a_class_of_30_at_1280_pixels_calmly_and_reports_its_less
     try:
         # Everyone's state arrives: most focused, the empty room absent, two paused, two aside, two never came.
         await teacher.wait_for_function(
-            f"{count_of('focused')} >= 15 && {count_of('absent')} >= 3 && "
+            f"() => {count_of('focused')} >= 15 && {count_of('absent')} >= 3 && "
             f"{count_of('paused')} == 2 && {count_of('distracted')} >= 1 && {count_of('offline')} == 2",
             timeout=SEEN_WITHIN_MS,
         )
@@ -193,8 +193,9 @@ async def test_it_shows_a_class_of_30_at_1280_pixels_calmly_and_reports_its_less
 
     # Nobody connected now: a reloaded dashboard calls no stored point "now", and says when each one was.
     await teacher.reload()
-    await teacher.wait_for_function("document.getElementById('connection').dataset.status === 'open'")
-    await teacher.wait_for_function(f"{count_of('offline')} == 30", timeout=SEEN_WITHIN_MS)
+    # Functions, not bare expressions: the page's Content-Security-Policy refuses to evaluate a string.
+    await teacher.wait_for_function("() => document.getElementById('connection').dataset.status === 'open'")
+    await teacher.wait_for_function(f"() => {count_of('offline')} == 30", timeout=SEEN_WITHIN_MS)
     summary = await teacher.text_content("#timeline-summary")
     assert "now" not in summary.replace("No student measured now", ""), summary
     assert "last stored point" in summary, summary

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from classroom.groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND
+from classroom.groups import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_NOT_FOUND,
+    CLOSE_REPLACED,
+    CLOSE_UNAVAILABLE,
+)
 from classroom.states import STATES, page_definitions
 from vision.tracker import STATES as TRACKER_STATES
 
@@ -31,8 +37,12 @@ def test_it_hands_every_page_the_states_and_close_codes(client):
     definitions = json.loads(found.group(1))
     assert definitions == json.loads(json.dumps(page_definitions()))
     assert definitions["states"]["confused"]["experimental"] is True
-    assert sorted(definitions["closeCodes"].values()) == [CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND]
+    assert sorted(definitions["closeCodes"].values()) == [
+        CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE
+    ]
     assert set(definitions["refusals"]) <= set(definitions["closeCodes"])
+    # The page retries after 4503 (a restart, the database away), never after a refusal.
+    assert "replaced" in definitions["refusals"] and "unavailable" not in definitions["refusals"]
 
 
 def test_it_repeats_no_state_label_or_close_code_in_the_scripts():
@@ -41,5 +51,5 @@ def test_it_repeats_no_state_label_or_close_code_in_the_scripts():
     for name, source in scripts.items():
         for info in STATES.values():
             assert f'"{info.label}"' not in source, f"{name} repeats the label {info.label!r}"
-        for code in (CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND):
+        for code in (CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE):
             assert str(code) not in source, f"{name} repeats the close code {code}"

@@ -1,7 +1,7 @@
 // The teacher socket (docs/protocol.md, "Server → teacher"): connect, hand each event on, and come back after
 // a loss with the backoff the student page uses too (live-socket.js).
 import { element, setText } from "../dom.js";
-import { CLOSE_CODES } from "../definitions.js";
+import { CLOSE_CODES, RETRY_ERRORS } from "../definitions.js";
 import { REFUSAL_CLOSE_CODES, Reconnector, socketUrl } from "../live-socket.js";
 import { icon } from "../states.js";
 import { config } from "./config.js";
@@ -56,8 +56,9 @@ function connect() {
     } catch {
       return;
     }
-    if (event.type === "error") refuse(event.message, event.code === "not_authenticated");
-    else onEvent(event);
+    if (event.type !== "error") onEvent(event);
+    // A restarting server or an unreachable database closes with 4503 next, and the page comes back.
+    else if (!RETRY_ERRORS.has(event.code)) refuse(event.message, event.code === "not_authenticated");
   });
   socket.addEventListener("close", (closed) => {
     if (state.socket !== socket) return;
