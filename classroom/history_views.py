@@ -8,16 +8,24 @@ needs no second request, and everything the charts say is in the page as text as
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from sessions_app.models import Session
-from sessions_app.services import lessons_visible_to, session_for_user, sessions_visible_to
+from sessions_app.models import MetricSample, Session
+from sessions_app.services import (
+    lessons_visible_to,
+    personal_alerts,
+    personal_records_erase,
+    personal_sessions,
+    session_for_user,
+    sessions_visible_to,
+)
 
 from .history_display import SampleRow, chart_specs, format_duration, lesson_rows, session_rows, state_shares
 from .services import AccessDenied, student_display_name, teacher_access
@@ -49,8 +57,26 @@ def my_history(request: HttpRequest) -> HttpResponse:
             # A student's own history would repeat their name on every row.
             "show_student": sessions.exclude(student=request.user).exists(),
             "show_class": True,
+            "own_records": True,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def erase_my_records(request: HttpRequest) -> HttpResponse:
+    """Erasing one's own records (GDPR art. 17), after a confirmation: only the person's own, never anyone else's."""
+    if request.method == "POST":
+        counts = personal_records_erase(student=request.user)
+        messages.success(request, f"Erased {counts['sessions']} sessions, {counts['samples']} samples and "
+                                  f"{counts['alerts']} alerts. Your account and classes stay.")
+        return redirect("my-history")
+    counts = {
+        "sessions": personal_sessions(student=request.user).count(),
+        "samples": MetricSample.objects.filter(session__student=request.user).count(),
+        "alerts": personal_alerts(student=request.user).count(),
+    }
+    return render(request, "classroom/erase_records.html", {"counts": counts})
 
 
 @login_required

@@ -396,6 +396,8 @@ class StudentStream:
     def attach(self, socket: StudentSocket) -> StudentSocket | None:
         """`socket` now gets this stream's answers; returns the socket it took over from, if any."""
         previous, self.socket = self.socket, socket
+        if self.recorder.erased:  # the student erased their records meanwhile: a new record from here
+            self.recorder = SessionRecorder(classroom_id=self.key[0], student_id=self.key[1])
         if self.ending is not None:
             self.ending.cancel()
             self.ending = None

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import close_old_connections
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class SessionRecorder:
         self._ticker: asyncio.Task | None = None
         self._failing = False  # the last write failed: log again only once it works
         self._analysed_on: list[str] = []  # "server" and/or "device", in the order the stream used them
+        self.erased = False
         # Lessons: a paused stretch, alerts waiting to be written, the newest sample's time, a sample due at once.
         self._paused_ticker: asyncio.Task | None = None
         self._alerts: deque = deque()
@@ -135,6 +137,8 @@ class SessionRecorder:
 
     def on_status(self, t: float, status: Status) -> None:
         """Every analysed frame: cheap, no I/O. A sample is taken each time stream time passes a boundary."""
+        if self.erased:
+            return
         self.frames += 1
         if self._stream_origin is None:
             self._stream_origin = (t, datetime.now(timezone.utc))
@@ -155,7 +159,7 @@ class SessionRecorder:
 
     def on_paused(self) -> None:
         """The student paused: a `paused` sample now and every sample period until they resume or leave."""
-        if self._stream_origin is None or self._paused_ticker is not None:
+        if self.erased or self._stream_origin is None or self._paused_ticker is not None:
             return  # nothing streamed yet, so nothing to record; or already paused
 
         async def tick() -> None:
@@ -183,6 +187,8 @@ class SessionRecorder:
 
     def on_alert(self, *, kind: str, reason: str, at: datetime) -> None:
         """An alert the teacher was just sent: stored at once (a dashboard reloaded now shows it)."""
+        if self.erased:
+            return
         self._alerts.append(_session_services().AlertIn(kind=kind, reason=reason, time=at))
         asyncio.ensure_future(self.flush())
 
@@ -198,7 +204,7 @@ class SessionRecorder:
         True when everything buffered is written. Flushes run one after another, each after the previous one
         finished, so no batch is written twice; a caller cancelled meanwhile does not cancel the write.
         """
-        if self._stream_origin is None and not self._alerts:
+        if self.erased or (self._stream_origin is None and not self._alerts):
             return True  # no frame yet: nothing to record
         previous = self._flushing
 
@@ -226,6 +232,9 @@ class SessionRecorder:
                 self.session_id = await run_in_writer(
                     _session_services().session_record_stream, session_id=self.session_id, samples=batch
                 )
+                if self.session_id is None:
+                    self._stop_recording()
+                    return True
                 for _ in batch:
                     self._buffer.popleft()
             if self._alerts:
@@ -245,6 +254,17 @@ class SessionRecorder:
             self._failing = False
         return True
 
+    def _stop_recording(self) -> None:
+        """The student erased their records while streaming: this stream records nothing more (its counts go back
+        to its start, which is gone); the next socket of theirs starts a new recorder (StudentStream.attach)."""
+        self.erased = True
+        self._buffer.clear()
+        self._alerts.clear()
+        self._end_paused_stretch()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        log.info("student %s erased their records while streaming; this stream records no more", self.student_id)
+
     async def finish(self) -> None:
         """The stream is over: record where it ended, write everything, end the session with its totals.
 
@@ -253,6 +273,8 @@ class SessionRecorder:
         """
         if self._ticker is not None:
             self._ticker.cancel()
+        if self.erased:
+            return
         self.on_disconnected()
         if self._last is None:
             await self.flush()  # alerts, if any
@@ -274,6 +296,8 @@ class SessionRecorder:
         try:
             await run_in_writer(_session_services().session_end, session_id=self.session_id, ended_at=ended_at,
                                 analysis=self._analysis())
+        except ObjectDoesNotExist:
+            return True  # erased by the student meanwhile: nothing left to end
         except Exception:  # noqa: BLE001 - any database failure: try again
             log.warning("could not end session %s yet; trying again", self.session_id, exc_info=not self._failing)
             self._failing = True

@@ -28,5 +28,6 @@ urlpatterns = [
     path("lessons/<int:lesson_id>/students.csv", lesson_views.lesson_report_csv, name="lesson-report-csv"),
     path("lessons/<int:lesson_id>/samples.csv", lesson_views.lesson_samples_csv, name="lesson-samples-csv"),
     path("history/", history_views.my_history, name="my-history"),
+    path("history/erase/", history_views.erase_my_records, name="erase-my-records"),
     path("history/<int:session_id>/", history_views.session_page, name="session-page"),
 ]

@@ -192,3 +192,29 @@ class LessonDetailSerializer(LessonSerializer):
 
     def get_alerts(self, lesson: Lesson) -> list[dict]:
         return AlertSerializer(self.context["alerts"], many=True).data
+
+
+class PersonalAlertSerializer(serializers.ModelSerializer):
+    classroom = serializers.CharField(source="lesson.classroom.join_code", read_only=True, allow_null=True,
+                                      default=None)
+    session = serializers.IntegerField(source="session_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Alert
+        fields = ["time", "kind", "reason", "classroom", "lesson", "session"]
+        read_only_fields = fields
+
+
+class PersonalRecordsSerializer(serializers.Serializer):
+    """Everything stored about one student (GDPR art. 15): their sessions with samples, and the alerts about them."""
+
+    student = serializers.CharField()
+    exported_at = serializers.DateTimeField()
+    sessions = SessionDetailSerializer(many=True)
+    alerts = PersonalAlertSerializer(many=True)
+
+
+class ErasedRecordsSerializer(serializers.Serializer):
+    sessions = serializers.IntegerField()
+    samples = serializers.IntegerField()
+    alerts = serializers.IntegerField()

@@ -559,17 +559,20 @@ def lessons_close_idle(*, now: datetime | None = None, classroom: models.Model |
     return closed
 
 
-def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> int:
+def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> int | None:
     """The live recorder's write: the samples go into the session, and the id of the session holding them comes back.
 
     When the session ended with its lesson (the teacher ended it, or it went idle) while the stream goes on,
     the samples from after the lesson's end start a new session of the same student and class, in the lesson
     open then (or a new one), so nothing is recorded outside a lesson. Everything else is session_record_samples'
-    to decide. A student no longer in the class records nothing more.
+    to decide. A student no longer in the class records nothing more. None, and nothing stored, when the session
+    no longer exists (the student erased their records): the stream starts a new one for what follows.
     """
     if not samples:
         return session_id
     session = Session.objects.select_related("student", "classroom", "lesson").filter(pk=session_id).first()
+    if session is None:
+        return None
     lesson_ended_at = (
         session.lesson.ended_at
         if session is not None and session.status == Session.Status.ENDED and session.lesson is not None
@@ -704,3 +707,43 @@ def lesson_alerts_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Alert]:
     """The lesson's alerts in time order that `user` may read: all for its teacher and staff, else their own."""
     alerts = lesson.alerts.select_related("student").order_by("time", "id")
     return alerts if sees_whole_lesson(user=user, lesson=lesson) else alerts.filter(student=user)
+
+
+# A student's own records (GDPR articles 15 and 17): everything stored about them, to download or to erase.
+# Their account and memberships are not records of monitoring; they stay the school's to manage.
+
+def personal_sessions(*, student: AbstractBaseUser) -> QuerySet[Session]:
+    """Every session of `student`, oldest first, with its class and lesson; samples are prefetched."""
+    return (
+        Session.objects.filter(student=student)
+        .select_related("classroom", "student")
+        .prefetch_related(models.Prefetch("samples", queryset=MetricSample.objects.order_by("time", "id")))
+        .order_by("started_at", "id")
+    )
+
+
+def personal_alerts(*, student: AbstractBaseUser) -> QuerySet[Alert]:
+    """Every alert a teacher was sent about `student`, oldest first."""
+    return Alert.objects.filter(student=student).select_related("lesson__classroom").order_by("time", "id")
+
+
+@transaction.atomic
+def personal_records_erase(*, student: AbstractBaseUser) -> dict[str, int]:
+    """Deletes every session, sample and alert of `student` and returns how many of each went.
+
+    A stream in progress carries on; what it records from now on is a new session. The log line says who asked
+    and how much went, never what it held.
+    """
+    counts = {
+        "sessions": Session.objects.filter(student=student).count(),
+        "samples": MetricSample.objects.filter(session__student=student).count(),
+        "alerts": Alert.objects.filter(student=student).count(),
+    }
+    Alert.objects.filter(student=student).delete()
+    Session.objects.filter(student=student).delete()  # and their samples, by cascade
+    logger.info(
+        "records of student %s erased at their request: %d sessions, %d samples, %d alerts",
+        student.pk, counts["sessions"], counts["samples"], counts["alerts"],
+        extra={"event": "records.erased", "student_id": student.pk, **counts},
+    )
+    return counts

@@ -15,6 +15,7 @@ from datetime import datetime
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -28,10 +29,12 @@ from rest_framework.views import APIView
 from . import services
 from .models import Lesson, Session
 from .serializers import (
+    ErasedRecordsSerializer,
     LessonDetailSerializer,
     LessonHistoryQuerySerializer,
     LessonSerializer,
     MetricSampleSerializer,
+    PersonalRecordsSerializer,
     SessionDetailSerializer,
     SessionEndInputSerializer,
     SessionHistoryQuerySerializer,
@@ -126,6 +129,54 @@ class SessionHistoryView(HistoryListView):
 
     def visible(self, query: dict) -> QuerySet[Session]:
         return services.sessions_visible_to(self.request.user, classroom_code=query.get("classroom"))
+
+    @extend_schema(parameters=[], responses={200: ErasedRecordsSerializer})
+    def delete(self, request: Request) -> Response:
+        """Erases YOUR OWN sessions, samples and alerts (GDPR art. 17), whatever else you may read; the account
+        and its memberships stay. Answers how many of each went."""
+        return Response(ErasedRecordsSerializer(services.personal_records_erase(student=request.user)).data)
+
+
+class PersonalRecordsView(SessionAPIView):
+    """Everything stored about you (GDPR art. 15): your sessions with their samples, and the alerts about you."""
+
+    @extend_schema(responses={200: PersonalRecordsSerializer})
+    def get(self, request: Request) -> Response:
+        records = {
+            "student": request.user.get_username(),
+            "exported_at": timezone.now(),
+            "sessions": services.personal_sessions(student=request.user),
+            "alerts": services.personal_alerts(student=request.user),
+        }
+        response = Response(PersonalRecordsSerializer(records).data)
+        response["Content-Disposition"] = 'attachment; filename="my-smartsession-records.json"'
+        return response
+
+
+# One row per sample, with its session's fields in every row; a session without samples is one row of its own.
+PERSONAL_CSV_SESSION_COLUMNS = ("session", "classroom", "classroom_name", "lesson", "analysis", "session_started_at",
+                                "session_ended_at")
+
+
+class PersonalRecordsCsvView(SessionAPIView):
+    """Your sessions and their samples as one CSV (the alerts are in the JSON download)."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="my-smartsession-samples.csv"'
+        sample_columns = MetricSampleSerializer.Meta.fields
+        writer = csv.writer(response)
+        writer.writerow([*PERSONAL_CSV_SESSION_COLUMNS, *sample_columns])
+        for session in services.personal_sessions(student=request.user):
+            head = [session.pk, session.classroom.join_code if session.classroom else "",
+                    session.classroom.name if session.classroom else "", session.lesson_id or "", session.analysis,
+                    session.started_at, session.ended_at]
+            samples = list(session.samples.all())
+            for sample in samples or [None]:
+                row = [getattr(sample, column) if sample else None for column in sample_columns]
+                writer.writerow([_csv_value(value) for value in (*head, *row)])
+        return response
 
 
 class SessionDetailView(generics.RetrieveAPIView):

@@ -1,7 +1,7 @@
 """The Content-Security-Policy: on every response, and no page breaks it.
 
 Every browser test checks the pages it opens (browser_fixtures.no_csp_violations); this file opens the pages
-no other browser test does (the admin, the API docs, the join and lockout pages) and proves the check works.
+no other browser test does (the admin, the API docs, the join, erase and lockout pages) and proves the check works.
 """
 
 import urllib.request
@@ -40,6 +40,8 @@ async def test_it_finds_no_violations_on_the_admin_the_api_docs_and_the_join_and
     await student.fill("#id_code", "NOSUCHCODE")
     await student.click("form.panel button[type=submit]")
     await student.wait_for_selector("#id_code[aria-invalid=true], .errorlist")
+    await student.goto(f"{page_server.url}/history/erase/")  # the confirmation before erasing one's records
+    await student.wait_for_selector("h1")
 
     stranger = await open_page(await launch_browser())
     await stranger.goto(f"{page_server.url}/accounts/login/")
