@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from channels_redis.core import RedisChannelLayer
-from redis.exceptions import RedisError
+from redis.exceptions import MaxConnectionsError, RedisError
 
 logger = logging.getLogger("smartsession.channel_layer")
 
@@ -48,6 +48,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         self._next_try_at = 0.0
         self._recovering = False
         self._dropped = 0
+        self._busy_drops = 0
 
     @property
     def available(self) -> bool:
@@ -106,6 +107,13 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             return
         try:
             await call
+        except MaxConnectionsError:
+            # Redis is fine; this process has every pooled connection busy at this instant. Drop this one
+            # message (the next status replaces it) rather than take the layer down for everyone.
+            self._busy_drops += 1
+            if self._busy_drops == 1 or self._busy_drops % 1000 == 0:
+                logger.warning("Channel layer pool full: %d messages dropped so far", self._busy_drops,
+                               extra={"event": "channel_layer.pool_full", "dropped": self._busy_drops})
         except OUTAGE_ERRORS as error:
             self._dropped += 1
             self._went_down(error)

@@ -204,7 +204,9 @@ if REDIS_URL:
             "BACKEND": "classroom.layers.ResilientRedisChannelLayer",
             # redis-py 8 times socket reads out after 5 s by default, exactly as long as channels_redis blocks
             # waiting for a message (BZPOPMIN, 5 s): a quiet socket's receive would then fail at random.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+            # Its pool allows 100 connections by default; a busy process sending teachers hundreds of updates a
+            # second needs more at its peaks (a full pool raises, and those updates are dropped).
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 400}]},
         }
     }
 else:

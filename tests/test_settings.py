@@ -104,7 +104,7 @@ def test_it_uses_the_redis_channel_layer_when_redis_url_is_set():
     settings = load_settings(REDIS_URL="redis://127.0.0.1:6379/3")
     assert settings["CHANNEL_LAYERS"]["default"] == {
         "BACKEND": "classroom.layers.ResilientRedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/3", "socket_timeout": 15}]},
+        "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:6379/3", "socket_timeout": 15, "max_connections": 400}]},
     }
 
 
