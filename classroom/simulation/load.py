@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from .behaviours import Behaviour, Pause, behaviour_for
+from .behaviours import Behaviour, FrameRef, Pause, behaviour_for
 from .feeds import Feed
 from .report import Report, StudentStats, TeacherStats, percentile, sample_process, sample_self
 
@@ -216,13 +216,16 @@ class SimulatedStudent:
                     continue
                 if self.streaming.resume(loop.time()):
                     await socket.send(json.dumps({"type": "resume"}))
-                sent_at = await self.send_frame(socket, self.feed.message(step.frame_at(offset)))
+                sent_at = await self.send_frame(socket, step.frame_at(offset))
                 await self.wait_for_next_frame(sent_at, stop)
         finally:  # also when the server closed the socket
             self.stats.streaming_s = self.streaming.seconds(loop.time())
 
-    async def send_frame(self, socket: ClientConnection, message: bytes | str) -> float:
+    async def send_frame(self, socket: ClientConnection, frame: FrameRef) -> float:
         sent_at = asyncio.get_running_loop().time()
+        # The loop's clock never goes back, and frames of one student are sent a beat apart: a capture time that
+        # goes forward on this socket, as the page's own (performance.now()) does.
+        message = self.feed.message(frame, capture_ms=1000 * sent_at)
         self.stats.sent += 1
         self.in_flight.append((self.stats.sent, sent_at))  # the server numbers binary frames from 1, as they arrive
         self.stats.most_in_flight = max(self.stats.most_in_flight, len(self.in_flight))
@@ -432,6 +435,7 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
         url=plan.url,
         code=plan.code,
         mode="closed loop" if plan.closed_loop else "open loop",
+        sends=feed.sends,
         fps=plan.fps,
         duration_s=ended - started,
         students=[student.stats for student in students],
