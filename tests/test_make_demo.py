@@ -6,7 +6,7 @@ import socket
 import subprocess
 
 import pytest
-from browser_fixtures import REPO_ROOT, _free_port
+from browser_fixtures import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_it_serves_a_simulated_class_and_stops_the_server_after_it(tmp_path):
     if shutil.which("npm") is None:
         pytest.skip("make demo, like make run, needs Node.js 18+ with npm for the pages' packages")
-    port = _free_port()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "MAKEFLAGS", "MAKELEVEL")}
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DEBUG="1")
 
