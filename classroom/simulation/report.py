@@ -156,8 +156,10 @@ class Report:
     teachers: list[TeacherStats]
     server_pid: int | None = None
     server_samples: list[ProcessSample | None] = field(default_factory=list)  # the first before any student
+    server_streaming: ProcessSample | None = None  # once every socket was open: CPU is counted from here
     generator: tuple[ProcessSample, ProcessSample] | None = None
     sends: str = "JPEG frames"  # what each student's messages were (the feed's `sends`)
+    connect_s: float = 0.0  # opening every socket, before the `duration_s` of streaming
 
     def totals(self) -> dict[str, int]:
         errors = sum((student.errors for student in self.students), Counter())
@@ -221,7 +223,8 @@ class Report:
         peak = max(sample.rss_mb for sample in samples)
         return {
             "pid": self.server_pid,
-            "cpu_percent": _rounded(cpu_percent(samples[0], samples[-1])),
+            # While the students streamed, not while their sockets opened.
+            "cpu_percent": _rounded(cpu_percent(self.server_streaming or samples[0], samples[-1])),
             "rss_mb_before_students": round(before.rss_mb, 1),
             "rss_mb_peak": round(peak, 1),
             "rss_mb_end": round(samples[-1].rss_mb, 1),  # as the last students were still connected
@@ -267,6 +270,7 @@ class Report:
             "sends": self.sends,
             "fps": self.fps,
             "duration_s": round(self.duration_s, 2),
+            "connect_s": round(self.connect_s, 2),
             "bytes_per_frame": self.bytes_per_frame(),
             "bandwidth_bytes_per_s_per_student": self.bandwidth_per_student(),
             **self.totals(),
@@ -285,7 +289,7 @@ class Report:
         latency, served = data["latency_ms"], data["served"]
         lines = [
             f"{len(self.students)} students ({self.mode}, {self.fps:g} fps, {self.sends}), "
-            f"{len(self.teachers)} teacher socket(s), "
+            f"{len(self.teachers)} teacher socket(s), sockets opened in {self.connect_s:.1f} s, then "
             f"{self.duration_s:.1f} s, class {self.code} at {self.url}",
             f"frames    sent {data['sent']}, answered {data['answered']}, skipped {data['skipped']}, "
             f"errors {data['errors']}, unanswered at the end {data['unanswered']}; at most "
