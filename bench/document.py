@@ -248,8 +248,8 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"| {name} | {fmt(run['bytes_up'])} | {fmt(run['bytes_down'])} | "
                      f"{fmt(_rate_kb(run['bytes_up'], criteria), 1)} | {fmt(_rate_kb(run['bytes_down'], criteria), 1)} |")
 
-    better = ("two processes" if processes["students"] > threads["students"] * 1.05 else
-              "one process with two threads" if threads["students"] > processes["students"] * 1.05 else None)
+    better = ("two processes keep" if processes["students"] > threads["students"] * 1.05 else
+              "one process with two threads keeps" if threads["students"] > processes["students"] * 1.05 else None)
     lines += [
         "",
         "## 7. Processes or threads",
@@ -263,7 +263,7 @@ def render(data: dict[str, Any]) -> str:
         f"| one process, 2 vision threads | {_capacity(threads)} |",
         f"| two processes, 1 vision thread each | {_capacity(processes)} |",
         "",
-        (f"Here **{better}** keep more students (more than 5% apart)." if better else
+        (f"Here **{better}** more students (more than 5% apart)." if better else
          "Here the two keep the same students within 5%: neither is better on this machine.")
         + (" The one-process figure is section 2's, which ran that same set-up." if threads.get("same_as") else ""),
         "",

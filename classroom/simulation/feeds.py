@@ -12,13 +12,12 @@ the pacing and the report stay as they are:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Protocol
-
 import base64
 import json
 import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np

@@ -437,7 +437,6 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     server_samples = [sample_process(plan.server_pid)] if plan.server_pid is not None else []
-    generator_start = sample_self()
     teachers = [WatchingTeacher(plan) for _ in range(plan.teachers)]
     students: list[SimulatedStudent] = []
     progress = Progress(plan, students, teachers, server_samples, write_progress)
