@@ -21,8 +21,6 @@ from pathlib import Path
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.servers import PrivateRedis  # noqa: F401  (the fault tests' Redis: make bench's own private one)
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "fault-test-passphrase"
 # The same class for every fault test: a teacher and students with consent, as the pages would record it.
@@ -129,6 +127,42 @@ class DaphneServer:
     def socket(self, path: str, token: str):
         return connect(f"ws://127.0.0.1:{self.port}{path}", origin=self.origin, proxy=None,
                        additional_headers={"Authorization": f"Token {token}"}, max_size=None)
+
+
+class PrivateRedis:
+    """A Redis of the test's own, so stopping it harms nothing else on the machine; nothing kept on disk."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.port = folder, free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the private redis-server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
 
 
 @dataclass
