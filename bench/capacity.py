@@ -212,7 +212,7 @@ class Bench:
         django.setup()
         say(f"Database {'BENCH_DATABASE_URL' if os.environ.get('BENCH_DATABASE_URL') else 'SQLite'}: migrating")
         call_command("migrate", verbosity=0, interactive=False)
-        self.classroom, self.teacher_token = self._make_class()
+        self.classroom, self.device_classroom, self.teacher_token = self._make_classes()
         self._make_feeds()
         # spawn: each generator starts clean, without this process's Django, threads or MediaPipe.
         self.pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
@@ -232,18 +232,22 @@ class Bench:
         else:
             say(f"Server logs kept in {self.folder}")
 
-    def _make_class(self):
+    def _make_classes(self):
+        """One teacher's two classes: one analyses frames on the server, the other on the students' devices."""
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
         from rest_framework.authtoken.models import Token
 
         from classroom.roles import TEACHERS_GROUP
         from classroom.services import classroom_create
+        from classroom.simulation.accounts import analyse_on_devices
 
         teacher = get_user_model().objects.create_user("bench-teacher", password=None)
         teacher.groups.add(Group.objects.get_or_create(name=TEACHERS_GROUP)[0])
-        classroom = classroom_create(teacher=teacher, name=CLASS_NAME)
-        return classroom, Token.objects.get_or_create(user=teacher)[0].key
+        frames = classroom_create(teacher=teacher, name=CLASS_NAME)
+        on_device = classroom_create(teacher=teacher, name=f"{CLASS_NAME}, on-device")
+        analyse_on_devices(classroom=on_device)
+        return frames, on_device, Token.objects.get_or_create(user=teacher)[0].key
 
     def _make_feeds(self) -> None:
         from django.conf import settings
@@ -276,13 +280,13 @@ class Bench:
 
     # One run.
 
-    def _accounts(self, prefix: str, students: int) -> list:
+    def _accounts(self, classroom, prefix: str, students: int) -> list:
         from classroom.simulation.accounts import simulated_accounts
         from classroom.simulation.load import Account
 
         known = self.accounts.get(prefix, [])
         if len(known) < students:
-            made = simulated_accounts(classroom=self.classroom, students=students, prefix=prefix)
+            made = simulated_accounts(classroom=classroom, students=students, prefix=prefix)
             known = self.accounts[prefix] = [Account(username, token) for username, token in made.student_tokens]
         return known[:students]
 
@@ -292,13 +296,14 @@ class Bench:
         from classroom.simulation.load import Account, LoadPlan
 
         naive = isinstance(servers[0], NaiveServer)
+        classroom = self.device_classroom if feed is self.measurements else self.classroom
         accounts = ([Account(f"naive{number:03d}", "") for number in range(students)] if naive
-                    else self._accounts(prefix, students))
+                    else self._accounts(classroom, prefix, students))
         plans = []
         for number in range(generators):
             server = servers[number % len(servers)]
             plans.append(LoadPlan(
-                url=server.url, code="naive" if naive else self.classroom.join_code,
+                url=server.url, code="naive" if naive else classroom.join_code,
                 students=accounts[number::generators], teacher_token=self.teacher_token,
                 teachers=0 if naive or number else teachers, fps=fps, seconds=seconds, closed_loop=closed_loop,
                 only_behaviour=self.behaviour, progress_every_s=max(0.5, seconds / 6), server_pid=server.pid,

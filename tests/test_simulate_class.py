@@ -30,8 +30,9 @@ def demo_server(tmp_path_factory):
         daphne.stop()
 
 
-def simulate_class(server: Daphne, *options: str, url: str = "", naive_url: str = "") -> subprocess.CompletedProcess:
-    target = ["--naive", naive_url] if naive_url else ["--class", "democlass", "--url", url or server.url]
+def simulate_class(server: Daphne, *options: str, url: str = "", naive_url: str = "",
+                   code: str = "democlass") -> subprocess.CompletedProcess:
+    target = ["--naive", naive_url] if naive_url else ["--class", code, "--url", url or server.url]
     command = [sys.executable, "manage.py", "simulate_class", *target, *options]
     return subprocess.run(command, cwd=REPO_ROOT, env=server.env, capture_output=True, text=True, timeout=180)
 
@@ -100,10 +101,24 @@ def test_it_never_gives_consent_for_a_real_account(demo_server):
     assert counted.stdout.splitlines()[-1] == "0", "nothing is made, not even the simulated student before it"
 
 
+ON_DEVICE_CLASS = """
+from django.contrib.auth.models import User
+from classroom.services import classroom_create
+from classroom.simulation.accounts import analyse_on_devices
+classroom = classroom_create(teacher=User.objects.get(username="teacher"), name="On-device class")
+analyse_on_devices(classroom=classroom)
+print(classroom.join_code)
+"""
+
+
 def test_it_streams_on_device_measurements_instead_of_frames(demo_server):
+    made = subprocess.run([sys.executable, "manage.py", "shell", "-c", ON_DEVICE_CLASS], cwd=REPO_ROOT,
+                          env=demo_server.env, check=True, capture_output=True, text=True)
+    code = made.stdout.split()[-1]
+
     # Students of their own: earlier tests' students would carry on their streams (and resting faces) from there.
     finished = simulate_class(demo_server, "--on-device", "--students", "2", "--seconds", "4", "--closed-loop",
-                              "--behaviour", "attentive", "--prefix", "device", "--json")
+                              "--behaviour", "attentive", "--prefix", "device", "--json", code=code)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
     report = json.loads(finished.stdout)
 

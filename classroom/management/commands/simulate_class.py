@@ -86,6 +86,15 @@ class Command(BaseCommand):
         classroom = Classroom.objects.select_related("teacher").filter(join_code=normalize_join_code(code)).first()
         if classroom is None:
             raise CommandError(f"No class has the code {code!r} in this database; run with the server's DATABASE_URL.")
+        # Issue 13's class setting: a class analyses frames on the server, or measurements from the devices.
+        if options["on_device"] and getattr(classroom, "on_device", True) is False:
+            raise CommandError(f"Class {classroom.join_code} analyses camera frames on the server and refuses "
+                               f"measurements: turn on analysis on the students' devices in its settings, or drop "
+                               f"--on-device.")
+        if not options["on_device"] and getattr(classroom, "on_device", False) \
+                and not getattr(classroom, "frame_fallback", True):
+            raise CommandError(f"Class {classroom.join_code} analyses on the students' devices and takes no frames: "
+                               f"add --on-device.")
         try:
             accounts = simulated_accounts(classroom=classroom, students=options["students"], prefix=options["prefix"])
         except NotASimulatedAccount as error:
