@@ -7,7 +7,9 @@ import sys
 import pytest
 from browser_fixtures import REPO_ROOT, Daphne
 
+from bench.servers import NaiveServer
 from classroom.simulation.behaviours import BEHAVIOURS
+from vision.measurements import MESSAGE_BYTES_WITH_FACE
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +30,10 @@ def demo_server(tmp_path_factory):
         daphne.stop()
 
 
-def simulate_class(server: Daphne, *options: str, url: str = "") -> subprocess.CompletedProcess:
-    command = [sys.executable, "manage.py", "simulate_class", "--class", "democlass", "--url", url or server.url,
-               *options]
+def simulate_class(server: Daphne, *options: str, url: str = "", naive_url: str = "",
+                   code: str = "democlass") -> subprocess.CompletedProcess:
+    target = ["--naive", naive_url] if naive_url else ["--class", code, "--url", url or server.url]
+    command = [sys.executable, "manage.py", "simulate_class", *target, *options]
     return subprocess.run(command, cwd=REPO_ROOT, env=server.env, capture_output=True, text=True, timeout=180)
 
 
@@ -96,3 +99,55 @@ def test_it_never_gives_consent_for_a_real_account(demo_server):
     counted = subprocess.run([*manage, count_made], cwd=REPO_ROOT, env=demo_server.env, check=True,
                              capture_output=True, text=True)
     assert counted.stdout.splitlines()[-1] == "0", "nothing is made, not even the simulated student before it"
+
+
+ON_DEVICE_CLASS = """
+from django.contrib.auth.models import User
+from classroom.services import classroom_create
+from classroom.simulation.accounts import analyse_on_devices
+classroom = classroom_create(teacher=User.objects.get(username="teacher"), name="On-device class")
+analyse_on_devices(classroom=classroom)
+print(classroom.join_code)
+"""
+
+
+def test_it_streams_on_device_measurements_instead_of_frames(demo_server):
+    made = subprocess.run([sys.executable, "manage.py", "shell", "-c", ON_DEVICE_CLASS], cwd=REPO_ROOT,
+                          env=demo_server.env, check=True, capture_output=True, text=True)
+    code = made.stdout.split()[-1]
+
+    # Students of their own: earlier tests' students would carry on their streams (and resting faces) from there.
+    finished = simulate_class(demo_server, "--on-device", "--students", "2", "--seconds", "4", "--closed-loop",
+                              "--behaviour", "attentive", "--prefix", "device", "--json", code=code)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    report = json.loads(finished.stdout)
+
+    assert report["sends"] == "on-device measurements" and report["problems"] == [] and report["errors"] == 0
+    # Every picture of this behaviour has a face and nobody pauses: every message is one measurement with a face.
+    assert report["bytes_per_frame"]["up"] == MESSAGE_BYTES_WITH_FACE
+    for student in report["students"]:
+        assert student["answered"] >= 10 and student["most_in_flight"] == 1, student
+        assert set(student["states"]) == {"focused"}, "the same tracker reads the measurements as the frames"
+    (teacher,) = report["teachers"]
+    assert teacher["updates"] > 0 and all(set(states) == {"focused"} for states in teacher["states"].values())
+
+
+def test_it_drives_the_naive_reference_server_with_base64_json_and_no_accounts(demo_server, tmp_path):
+    naive = NaiveServer(tmp_path, dict(demo_server.env))
+    naive.start()
+    pid = naive.pid
+    try:
+        finished = simulate_class(demo_server, "--students", "2", "--seconds", "4", "--fps", "5",
+                                  "--behaviour", "attentive", "--server-pid", str(pid), "--json",
+                                  naive_url=naive.url)
+    finally:
+        naive.stop()
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    report = json.loads(finished.stdout)
+
+    assert report["sends"] == "base64 JSON frames" and report["teachers"] == [] and report["errors"] == 0
+    assert report["sent"] == report["answered"] + report["unanswered"], "the naive server skips nothing"
+    assert all(student["answered"] > 0 and student["states"] == {"focused": student["answered"]}
+               for student in report["students"])
+    assert report["bytes_per_frame"]["up"] > 20_000, "a base64 JPEG in JSON"
+    assert report["server"]["pid"] == pid and report["server"]["cpu_percent"] > 0

@@ -24,7 +24,7 @@ TIMES = [number / REPLAY_FPS for number in range(int(REPLAY_S * REPLAY_FPS))]
 def replay(analyzer):
     frames = {frame for behaviour in BEHAVIOURS for t in TIMES if (frame := behaviour.frame_at(t)) is not None}
     feed = JpegFeed(frames, width=640, quality=JPEG_QUALITY)
-    analyses = {frame: analyzer.analyze(decode_frame(feed.message(frame))) for frame in frames}
+    analyses = {frame: analyzer.analyze(decode_frame(feed.jpegs[frame])) for frame in frames}
 
     def states(behaviour, *, expressions: bool) -> list[str]:
         """The state after each replayed frame, or "paused" while the script pauses."""

@@ -72,7 +72,7 @@ def _single_thread(analyzer: FaceAnalyzer, jpegs: list[bytes], rounds: int) -> d
     }
 
 
-def _throughput(model: bytes, jpegs: list[bytes], workers: int, rounds: int, whole: bool) -> float:
+def throughput(model: bytes, jpegs: list[bytes], workers: int, rounds: int, whole: bool) -> float:
     """Frames per second with `workers` threads, each with its own landmarker (calls release the GIL)."""
     local = threading.local()
     analyzers: list[FaceAnalyzer] = []
@@ -112,8 +112,8 @@ def run_bench(video: Path, *, frames: int = 40, rounds: int = 3, workers: int | 
             jpegs = sample_jpegs(video, (width, height), frames)
             single = _single_thread(analyzer, jpegs, rounds)
             single["jpeg_bytes"] = int(np.mean([len(jpeg) for jpeg in jpegs]))
-            single[f"inference_fps_{workers}_threads"] = round(_throughput(model, jpegs, workers, rounds, False), 1)
-            single[f"whole_fps_{workers}_threads"] = round(_throughput(model, jpegs, workers, rounds, True), 1)
+            single[f"inference_fps_{workers}_threads"] = round(throughput(model, jpegs, workers, rounds, False), 1)
+            single[f"whole_fps_{workers}_threads"] = round(throughput(model, jpegs, workers, rounds, True), 1)
             report["sizes"][f"{width}x{height}"] = single
     return report
 

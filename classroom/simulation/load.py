@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from .behaviours import Behaviour, Pause, behaviour_for
+from .behaviours import Behaviour, FrameRef, Pause, behaviour_for
 from .feeds import Feed
 from .report import Report, StudentStats, TeacherStats, percentile, sample_process, sample_self
 
@@ -29,6 +29,9 @@ from .report import Report, StudentStats, TeacherStats, percentile, sample_proce
 ANSWER_TIMEOUT_S = 2.0
 # After the end, how long a student waits for the answers to frames still in flight.
 DRAIN_S = 3.0
+# Sockets opening at once. Each handshake costs the server a few database queries on its one sync thread, and
+# Daphne drops a handshake not accepted within 5 s: a few hundred at once would measure that storm, not a class.
+CONCURRENT_HANDSHAKES = 8
 MAX_MESSAGE_BYTES = 4 * 2**20
 
 
@@ -121,6 +124,30 @@ async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
+async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
+    waits = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in pending:
+        wait.cancel()
+
+
+class Arrivals:
+    """Students open their sockets a few at a time, then all start streaming together once every socket is open (or
+    has failed): a run measures N students streaming at once, from its first second."""
+
+    def __init__(self, students: int) -> None:
+        self.handshakes = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
+        self.waiting = students
+        self.all_in = asyncio.Event()
+        if not students:
+            self.all_in.set()
+
+    def arrived(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.all_in.set()
+
+
 async def _wait_until(done: Callable[[], bool], changed: asyncio.Event, seconds: float) -> None:
     """Until done() holds, checked again each time `changed` is set, for at most `seconds`."""
     loop = asyncio.get_running_loop()
@@ -183,12 +210,18 @@ class SimulatedStudent:
         self.next_frame_at = 0.0
         self.refusal: dict | None = None
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, arrivals: Arrivals) -> None:
         try:
-            async with open_socket(self.plan, "student", self.account.token) as socket:
+            try:
+                async with arrivals.handshakes:
+                    socket = await open_socket(self.plan, "student", self.account.token)
+            finally:
+                arrivals.arrived()
+            async with socket:
                 self.connected = self.opened = True
                 receiving = asyncio.ensure_future(self.receive(socket))
                 try:
+                    await _either(arrivals.all_in, stop)
                     await self.send(socket, stop)
                     await self.drain()
                 except ConnectionClosed:
@@ -216,13 +249,16 @@ class SimulatedStudent:
                     continue
                 if self.streaming.resume(loop.time()):
                     await socket.send(json.dumps({"type": "resume"}))
-                sent_at = await self.send_frame(socket, self.feed.message(step.frame_at(offset)))
+                sent_at = await self.send_frame(socket, step.frame_at(offset))
                 await self.wait_for_next_frame(sent_at, stop)
         finally:  # also when the server closed the socket
             self.stats.streaming_s = self.streaming.seconds(loop.time())
 
-    async def send_frame(self, socket: ClientConnection, message: bytes | str) -> float:
+    async def send_frame(self, socket: ClientConnection, frame: FrameRef) -> float:
         sent_at = asyncio.get_running_loop().time()
+        # The loop's clock never goes back, and frames of one student are sent a beat apart: a capture time that
+        # goes forward on this socket, as the page's own (performance.now()) does.
+        message = self.feed.message(frame, capture_ms=1000 * sent_at)
         self.stats.sent += 1
         self.in_flight.append((self.stats.sent, sent_at))  # the server numbers binary frames from 1, as they arrive
         self.stats.most_in_flight = max(self.stats.most_in_flight, len(self.in_flight))
@@ -394,13 +430,13 @@ class Progress:
 
 async def run_class(plan: LoadPlan, feed: Feed, *,
                     write_progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> Report:
-    """Runs the class for plan.seconds (or until SIGINT/SIGTERM) and reports what it measured."""
+    """Opens every student's socket, then runs the class for plan.seconds (or until SIGINT/SIGTERM) and reports what
+    it measured while they streamed."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     server_samples = [sample_process(plan.server_pid)] if plan.server_pid is not None else []
-    generator_start = sample_self()
     teachers = [WatchingTeacher(plan) for _ in range(plan.teachers)]
     students: list[SimulatedStudent] = []
     progress = Progress(plan, students, teachers, server_samples, write_progress)
@@ -408,11 +444,17 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
         behaviour, phase_s = plan.behaviour_of(number)
         students.append(SimulatedStudent(plan, account, behaviour, phase_s, feed, on_latency=progress.record))
     students_gone = asyncio.Event()  # teachers watch until the last student has left, answers drained
+    arrivals = Arrivals(len(students))
     try:
         started = loop.time()
         teacher_tasks = [asyncio.ensure_future(teacher.run(students_gone, students)) for teacher in teachers]
-        everyone_left = asyncio.gather(*(student.run(stop) for student in students))
+        everyone_left = asyncio.gather(*(student.run(stop, arrivals) for student in students))
         progress_task = asyncio.ensure_future(progress.run(stop, started))
+        await _either(arrivals.all_in, stop)
+        # What the run measures starts now that every socket is open: its time, and the CPU of both processes.
+        streaming_from = loop.time()
+        server_streaming = sample_process(plan.server_pid) if plan.server_pid is not None else None
+        generator_start = sample_self()
         if plan.seconds is not None:
             loop.call_later(plan.seconds, stop.set)
         stopped = asyncio.ensure_future(stop.wait())
@@ -432,11 +474,14 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
         url=plan.url,
         code=plan.code,
         mode="closed loop" if plan.closed_loop else "open loop",
+        sends=feed.sends,
         fps=plan.fps,
-        duration_s=ended - started,
+        duration_s=ended - streaming_from,
+        connect_s=streaming_from - started,
         students=[student.stats for student in students],
         teachers=[teacher.stats for teacher in teachers],
         server_pid=plan.server_pid,
         server_samples=server_samples,
+        server_streaming=server_streaming,
         generator=(generator_start, sample_self()),
     )

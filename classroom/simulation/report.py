@@ -156,7 +156,10 @@ class Report:
     teachers: list[TeacherStats]
     server_pid: int | None = None
     server_samples: list[ProcessSample | None] = field(default_factory=list)  # the first before any student
+    server_streaming: ProcessSample | None = None  # once every socket was open: CPU is counted from here
     generator: tuple[ProcessSample, ProcessSample] | None = None
+    sends: str = "JPEG frames"  # what each student's messages were (the feed's `sends`)
+    connect_s: float = 0.0  # opening every socket, before the `duration_s` of streaming
 
     def totals(self) -> dict[str, int]:
         errors = sum((student.errors for student in self.students), Counter())
@@ -170,13 +173,21 @@ class Report:
         }
 
     def bytes_per_frame(self) -> dict[str, float | None]:
-        """WebSocket payload bytes: up per frame sent, down per frame answered (its feedback)."""
+        """WebSocket payload bytes: up per frame (or measurement) sent, down per frame answered (its feedback)."""
         sent = sum(student.sent for student in self.students)
         answered = sum(student.answered for student in self.students)
         return {
             "up": round(sum(student.bytes_up for student in self.students) / sent) if sent else None,
             "down": round(sum(student.bytes_down for student in self.students) / answered) if answered else None,
         }
+
+    def bandwidth_per_student(self) -> dict[str, float | None]:
+        """Bytes a second each student's socket carried up and down, on average over the run."""
+        if self.duration_s <= 0 or not self.students:
+            return {"up": None, "down": None}
+        per_second = self.duration_s * len(self.students)
+        return {"up": round(sum(student.bytes_up for student in self.students) / per_second),
+                "down": round(sum(student.bytes_down for student in self.students) / per_second)}
 
     def latency_ms(self) -> dict[str, float | None]:
         latencies = [latency for student in self.students for latency in student.latencies_s]
@@ -212,9 +223,12 @@ class Report:
         peak = max(sample.rss_mb for sample in samples)
         return {
             "pid": self.server_pid,
-            "cpu_percent": _rounded(cpu_percent(samples[0], samples[-1])),
+            # While the students streamed, not while their sockets opened.
+            "cpu_percent": _rounded(cpu_percent(self.server_streaming or samples[0], samples[-1])),
             "rss_mb_before_students": round(before.rss_mb, 1),
             "rss_mb_peak": round(peak, 1),
+            "rss_mb_end": round(samples[-1].rss_mb, 1),  # as the last students were still connected
+            "rss_mb_samples": [round(sample.rss_mb, 1) for sample in samples],  # before, each progress line, end
             "rss_mb_per_student": round((peak - before.rss_mb) / connected, 2) if connected else None,
         }
 
@@ -253,9 +267,12 @@ class Report:
             "url": self.url,
             "class": self.code,
             "mode": self.mode,
+            "sends": self.sends,
             "fps": self.fps,
             "duration_s": round(self.duration_s, 2),
+            "connect_s": round(self.connect_s, 2),
             "bytes_per_frame": self.bytes_per_frame(),
+            "bandwidth_bytes_per_s_per_student": self.bandwidth_per_student(),
             **self.totals(),
             "latency_ms": self.latency_ms(),
             "served": self.served(),
@@ -271,7 +288,8 @@ class Report:
         data = self.to_dict()
         latency, served = data["latency_ms"], data["served"]
         lines = [
-            f"{len(self.students)} students ({self.mode}, {self.fps:g} fps), {len(self.teachers)} teacher socket(s), "
+            f"{len(self.students)} students ({self.mode}, {self.fps:g} fps, {self.sends}), "
+            f"{len(self.teachers)} teacher socket(s), sockets opened in {self.connect_s:.1f} s, then "
             f"{self.duration_s:.1f} s, class {self.code} at {self.url}",
             f"frames    sent {data['sent']}, answered {data['answered']}, skipped {data['skipped']}, "
             f"errors {data['errors']}, unanswered at the end {data['unanswered']}; at most "
@@ -283,10 +301,11 @@ class Report:
             f"served    {served['overall_fps']} frames/s in all; per student min {served['per_student_min_fps']}, "
             f"median {served['per_student_median_fps']} fps",
         ]
-        bytes_per_frame = data["bytes_per_frame"]
+        bytes_per_frame, bandwidth = data["bytes_per_frame"], data["bandwidth_bytes_per_s_per_student"]
         if bytes_per_frame["up"] is not None:
-            lines.append(f"bytes     per frame {bytes_per_frame['up'] / 1024:.1f} KB up, "
-                         f"{bytes_per_frame['down'] or 0:.0f} B of feedback down")
+            lines.append(f"bytes     per message {bytes_per_frame['up'] / 1024:.1f} KB up, "
+                         f"{bytes_per_frame['down'] or 0:.0f} B of feedback down; per student "
+                         f"{bandwidth['up'] / 1024:.1f} KB/s up, {bandwidth['down'] / 1024:.1f} KB/s down")
         if self.teachers and self.duration_s > 0:
             updates = [teacher["updates"] for teacher in data["teachers"]]
             received = statistics.mean(teacher["bytes_down"] for teacher in data["teachers"])
