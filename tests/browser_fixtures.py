@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+
+from bench.servers import free_port  # noqa: F401 - one free-port probe for every test and make bench
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "browser-test-passphrase"
@@ -127,12 +128,6 @@ class PageServer:
     code: str
     teacher: str = "tess"
     password: str = PASSWORD
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path, *, timeout_s: float = 60, tls=None) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from browser_fixtures import free_port, wait_until_serving
+
+from bench.servers import PrivateRedis  # noqa: F401 - the fault tests' private Redis is make bench's
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -114,41 +114,6 @@ class DaphneServer:
     def socket(self, path: str, token: str):
         return connect(f"ws://127.0.0.1:{self.port}{path}", origin=self.origin, proxy=None,
                        additional_headers={"Authorization": f"Token {token}"}, max_size=None)
-
-
-class PrivateRedis:
-    """A redis-server of the test's own, on its own port, so stopping it harms nothing else; nothing kept on disk."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.folder, self.log = folder, folder / "redis.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind",
-                 "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.folder)],
-                stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
-                    probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            assert self.process.poll() is None and time.monotonic() < deadline, f"redis-server did not start; {self.log}"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
 
 
 @dataclass

@@ -78,8 +78,6 @@ def analyse_on_devices(*, classroom: Classroom) -> None:
     """Makes `classroom` a class whose students' devices run the face model, with no frames as a fallback (issue 13's
     class setting, `Classroom.on_device`): the server refuses measurements in a class that analyses frames. For
     make bench and the tests, which measure that mode; a teacher chooses it on the class's settings page."""
-    from classroom import services
+    from classroom.services import classroom_set_analysis
 
-    # classroom_set_analysis came to main after this branch began: the `if` goes when they meet.
-    if hasattr(services, "classroom_set_analysis"):
-        services.classroom_set_analysis(classroom=classroom, on_device=True, frame_fallback=False)
+    classroom_set_analysis(classroom=classroom, on_device=True, frame_fallback=False)

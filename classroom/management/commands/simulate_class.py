@@ -87,12 +87,11 @@ class Command(BaseCommand):
         if classroom is None:
             raise CommandError(f"No class has the code {code!r} in this database; run with the server's DATABASE_URL.")
         # Issue 13's class setting: a class analyses frames on the server, or measurements from the devices.
-        if options["on_device"] and getattr(classroom, "on_device", True) is False:
+        if options["on_device"] and not classroom.on_device:
             raise CommandError(f"Class {classroom.join_code} analyses camera frames on the server and refuses "
                                f"measurements: turn on analysis on the students' devices in its settings, or drop "
                                f"--on-device.")
-        if not options["on_device"] and getattr(classroom, "on_device", False) \
-                and not getattr(classroom, "frame_fallback", True):
+        if not options["on_device"] and classroom.on_device and not classroom.frame_fallback:
             raise CommandError(f"Class {classroom.join_code} analyses on the students' devices and takes no frames: "
                                f"add --on-device.")
         try:
