@@ -1,4 +1,4 @@
-"""Limits on guessing class codes at /join/: wrong codes per student and per client address.
+"""Limits on guessing class codes at /join/ and /signup/: wrong codes per student and per client address.
 
 The counts live in the cache (settings.CACHES: Redis, shared by every Daphne process, when REDIS_URL is set)
 in fixed windows of SMARTSESSION_JOIN_GUESS_WINDOW_S. A join POST answered without a redirect to the class is
@@ -30,41 +30,48 @@ def _window() -> tuple[int, float]:
 
 
 def _counters(request: HttpRequest, window: int) -> dict[str, int]:
-    """Cache key -> the limit for that key, for this request's student and address."""
+    """Cache key -> the limit for that key, for this request's student (when logged in) and address."""
     address = request.META.get("REMOTE_ADDR") or "unknown"
-    return {
-        f"join-guesses:user:{request.user.pk}:{window}": settings.SMARTSESSION_JOIN_GUESSES_PER_USER,
-        f"join-guesses:address:{address}:{window}": settings.SMARTSESSION_JOIN_GUESSES_PER_ADDRESS,
-    }
+    counters = {f"join-guesses:address:{address}:{window}": settings.SMARTSESSION_JOIN_GUESSES_PER_ADDRESS}
+    if request.user.is_authenticated:
+        counters[f"join-guesses:user:{request.user.pk}:{window}"] = settings.SMARTSESSION_JOIN_GUESSES_PER_USER
+    return counters
 
 
-def _refusal(request: HttpRequest, seconds_left: float) -> HttpResponse:
-    form = JoinForm(request.POST)
+def limit_code_guesses(template: str, form_class):
+    """A view decorator: past either limit a POST is refused with 429, whatever code it carries, on the view's own
+    page (`template` with its `form_class` form) saying how long to wait."""
+
+    def decorate(view):
+        @wraps(view)
+        def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            window, seconds_left = _window()
+            counters = _counters(request, window)
+            counts = cache.get_many(list(counters))
+            if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
+                return _refusal(request, seconds_left, template, form_class)
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200:
+                for key in counters:
+                    # Twice the window, so a count never expires while its window is still current.
+                    cache.add(key, 0, timeout=2 * settings.SMARTSESSION_JOIN_GUESS_WINDOW_S)
+                    cache.incr(key)
+            return response
+
+        return limited
+
+    return decorate
+
+
+def _refusal(request: HttpRequest, seconds_left: float, template: str, form_class) -> HttpResponse:
+    form = form_class(request.POST)
     form.is_valid()
     form.add_error("code", TOO_MANY.format(minutes=max(1, math.ceil(seconds_left / 60))))
-    response = render(request, "classroom/join.html", {"form": form}, status=429)
+    response = render(request, template, {"form": form}, status=429)
     response["Retry-After"] = str(math.ceil(seconds_left))
     return response
 
 
-def limit_join_guesses(view):
-    """Wraps the join view: past either limit a POST is refused with 429, whatever code it carries."""
-
-    @wraps(view)
-    def limited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method != "POST":
-            return view(request, *args, **kwargs)
-        window, seconds_left = _window()
-        counters = _counters(request, window)
-        counts = cache.get_many(list(counters))
-        if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
-            return _refusal(request, seconds_left)
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200:
-            for key in counters:
-                # Twice the window, so a count never expires while its window is still current.
-                cache.add(key, 0, timeout=2 * settings.SMARTSESSION_JOIN_GUESS_WINDOW_S)
-                cache.incr(key)
-        return response
-
-    return limited
+limit_join_guesses = limit_code_guesses("classroom/join.html", JoinForm)

@@ -15,13 +15,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from .forms import RosterUploadForm, SignUpForm, SwitchForm
+from .join_limit import limit_code_guesses
 from .models import Classroom
 from .qr import qr_png, qr_svg
 from .roster import RosterFileError, invite_tokens, roster_import
-from .services import classroom_self_signup, classroom_set_self_signup, student_display_name
+from .services import (
+    classroom_self_signup,
+    classroom_set_self_signup,
+    student_display_name,
+)
 from .views import join_url, taught_classroom
 
 
@@ -142,6 +151,7 @@ class InviteView(PasswordResetConfirmView):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
+@limit_code_guesses("classroom/sign_up.html", SignUpForm)
 def sign_up(request: HttpRequest) -> HttpResponse:
     """Creating an account with a class's join code, for a class whose teacher turned sign-up on."""
     if request.user.is_authenticated:

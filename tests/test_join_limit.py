@@ -47,3 +47,20 @@ def test_it_lets_the_form_be_shown_however_many_guesses(guess, client, make_user
     for _ in range(settings.SMARTSESSION_JOIN_GUESSES_PER_USER):
         guess(mallory, "WRONGCODE1")
     assert client.get("/join/").status_code == 200
+
+
+def test_it_limits_code_guesses_at_sign_up_per_address(client, classroom, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.SMARTSESSION_JOIN_GUESSES_PER_ADDRESS = 3
+    classroom.self_signup = True
+    classroom.save(update_fields=["self_signup"])
+    form = {"username": "newcomer", "display_name": "New Comer", "password1": "a long passphrase 42",
+            "password2": "a long passphrase 42"}
+    for _ in range(3):
+        assert client.post("/signup/", {**form, "code": "WRONGCODE1"}, REMOTE_ADDR="10.0.0.9").status_code == 200
+    refused = client.post("/signup/", {**form, "code": classroom.join_code}, REMOTE_ADDR="10.0.0.9")
+    assert refused.status_code == 429 and "Too many wrong class codes" in refused.content.decode()
+    assert not get_user_model().objects.filter(username="newcomer").exists()
+    # Another address is not held back by this one's guesses.
+    assert client.post("/signup/", {**form, "code": classroom.join_code}, REMOTE_ADDR="10.0.0.10").status_code == 302
