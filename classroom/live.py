@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +35,10 @@ logger = logging.getLogger("smartsession.frames")
 TEACHER_UPDATES_PER_S = 4.0
 # How often a stream checks that its camera still sends.
 CAMERA_CHECK_EVERY_S = 1.0
+# The pool's load is judged over this long: long enough to smooth a burst, short enough to follow a class joining.
+LOAD_WINDOW_S = 3.0
+# A fair share never tells a page to send less often than this: a student must still be seen.
+MIN_FAIR_FPS = 1.0
 # A flood of bad frames is logged as a count at most this often per student, never one line per frame.
 FRAME_ERROR_LOG_EVERY_S = 60.0
 
@@ -57,6 +61,35 @@ class ServerError(FrameError):
     code = "server_error"
 
 
+class PoolLoad:
+    """What the vision pool served over the last LOAD_WINDOW_S, seen from the event loop: when frames wait in its
+    queue longer than they take to analyse, it is saturated, and each student's fair share is an equal part of
+    what it serves. Feedback then carries that share (fair_fps) and the pages send no faster, so nobody's
+    frames are skipped at the server and nobody can take more by sending faster."""
+
+    def __init__(self) -> None:
+        self._served: deque[tuple[float, int, float, float]] = deque()  # (finished, student, waited, took)
+
+    def record(self, finished: float, student: int, *, waited_s: float, took_s: float) -> None:
+        self._served.append((finished, student, waited_s, took_s))
+        while self._served and self._served[0][0] < finished - LOAD_WINDOW_S:
+            self._served.popleft()
+
+    def fair_fps(self) -> float | None:
+        """Frames a second each student can have now, or None while the pool keeps up with everyone."""
+        if len(self._served) < 2:
+            return None
+        waited = sum(item[2] for item in self._served)
+        took = sum(item[3] for item in self._served)
+        if waited <= took:
+            return None
+        span = self._served[-1][0] - self._served[0][0]
+        students = len({item[1] for item in self._served})
+        if span <= 0 or not students:
+            return None
+        return max(MIN_FAIR_FPS, round(len(self._served) / span / students, 1))
+
+
 class VisionPool:
     """A thread pool for frame analysis, each thread with its own landmarker (about 24 MB each).
 
@@ -73,6 +106,7 @@ class VisionPool:
         self._analyzers: list[FaceAnalyzer] = []
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vision")
+        self.load = PoolLoad()
 
     def _analyzer(self) -> FaceAnalyzer:
         analyzer = getattr(self._local, "analyzer", None)
@@ -82,7 +116,7 @@ class VisionPool:
                 self._analyzers.append(analyzer)
         return analyzer
 
-    def _analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float]:
+    def _analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float, float]:
         started = time.perf_counter()
         if isinstance(data, str) or not is_measurement(data):
             rgb = decode_frame(data, min_side=MIN_FACE_FRAME_SIDE)
@@ -91,11 +125,16 @@ class VisionPool:
         else:
             _, analysis = read_measurement(data)  # the student's device ran the model: no picture at all
         status = tracker.update(t, analysis)
-        return status, 1000 * (time.perf_counter() - started)
+        return status, started, time.perf_counter()
 
     async def analyze(self, data: bytes | str, t: float, tracker: StudentTracker) -> tuple[Status, float]:
         """The tracker's status after this frame, and the milliseconds spent on it."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._analyze, data, t, tracker)
+        submitted = time.perf_counter()
+        status, started, finished = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._analyze, data, t, tracker
+        )
+        self.load.record(finished, id(tracker), waited_s=started - submitted, took_s=finished - started)
+        return status, 1000 * (finished - started)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -386,7 +425,8 @@ class StudentStream:
         self.latest_at: float | None = None  # event-loop time of `latest`
         self.last_frame_at = 0.0
         self._frames_received = 0  # on the current socket
-        self._frames = LatestFrameStream(vision_pool(), self.tracker, self._on_result, self._on_frame_error)
+        self._pool = vision_pool()
+        self._frames = LatestFrameStream(self._pool, self.tracker, self._on_result, self._on_frame_error)
         self._teacher_updates = UpdateThrottle(self._send_update)
         self._camera_watch: asyncio.Task | None = None
         self.ending: asyncio.Task | None = None
@@ -499,7 +539,7 @@ class StudentStream:
         current = frame.socket is self.socket  # a socket taken over meanwhile gets no answers
         feedback = {"type": "feedback", "frame": frame.number, "ts": frame.client_ts, **status.to_dict(),
                     "skipped": self._frames.take_skipped() if current else 0,
-                    "processing_ms": round(processing_ms, 1)}
+                    "processing_ms": round(processing_ms, 1), "fair_fps": self._pool.load.fair_fps()}
         loop = asyncio.get_running_loop()
         self.latest, self.latest_at = feedback, loop.time()
         if current:

@@ -66,6 +66,9 @@ async def test_it_answers_twenty_students_at_30_fps_with_fresh_frames(classroom,
         assert len(messages) + sum(message["skipped"] for message in messages) == sent_counts[index]
     assert sum(sent_counts) >= STUDENTS * FPS * SECONDS * 0.25
     assert sum(message["skipped"] for messages in replies for message in messages) > 0, "past capacity, frames are skipped"
+    # Past capacity, feedback tells each page its equal share, well under the 30 fps it sends.
+    shares = [message["fair_fps"] for messages in replies for message in messages[len(messages) // 2:]]
+    assert any(shares) and all(share is None or 1 <= share < FPS for share in shares), shares[:20]
 
     for pupil in pupils:
         await pupil.disconnect()
@@ -77,3 +80,17 @@ async def test_it_answers_twenty_students_at_30_fps_with_fresh_frames(classroom,
     # At most 4 a second each, plus the trailing update that carries the newest status.
     assert max(updates.values()) <= 4 * elapsed + 2, (updates, elapsed)
     await watcher.disconnect()
+
+
+def test_it_gives_each_student_an_equal_share_once_frames_queue():
+    from classroom.live import PoolLoad
+
+    load = PoolLoad()
+    # Keeping up: frames are analysed as they come, no share is announced.
+    for number in range(20):
+        load.record(number * 0.05, student=number % 2, waited_s=0.001, took_s=0.01)
+    assert load.fair_fps() is None
+    # Saturated: frames wait longer than they take; 3 students share 60 frames a second.
+    for number in range(180):
+        load.record(1.0 + number / 60, student=number % 3, waited_s=0.03, took_s=0.015)
+    assert load.fair_fps() == pytest.approx(20.0, abs=0.5)

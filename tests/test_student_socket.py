@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.shared_data]
 
 FEEDBACK_KEYS = {"type", "frame", "ts", "state", "engagement", "confidence", "reasons", "face", "ear", "blinks",
                  "blink_rate_per_min", "perclos", "gaze", "head", "expression", "skipped", "processing_ms",
-                 "faces", "blink", "eyes_closed", "quality"}
+                 "faces", "blink", "eyes_closed", "quality", "fair_fps"}
 
 
 async def test_it_refuses_an_anonymous_student_with_4401(classroom):

@@ -205,6 +205,7 @@ class SimulatedStudent:
         self.stats = StudentStats(username=account.username, behaviour=behaviour.name)
         self.connected = self.opened = False
         self.answered = asyncio.Event()
+        self.fair_fps: float | None = None  # the server's equal share when it is saturated (docs/protocol.md)
         self.in_flight: deque[tuple[int, float]] = deque()  # (the server's frame number, sent at)
         self.streaming = StreamingTime()
         self.next_frame_at = 0.0
@@ -272,7 +273,10 @@ class SimulatedStudent:
         loop = asyncio.get_running_loop()
         gap_s = 1.0 / self.plan.fps
         if self.plan.closed_loop:
-            # Like the page: the next frame when the answer comes, never sooner than the cap allows.
+            # Like the page: the next frame when the answer comes, never sooner than the cap allows, and never
+            # faster than the server's fair share when it says it is saturated.
+            if self.fair_fps:
+                gap_s = max(gap_s, 1.0 / self.fair_fps)
             try:
                 await asyncio.wait_for(self.answered.wait(), max(ANSWER_TIMEOUT_S, gap_s))
             except TimeoutError:
@@ -298,6 +302,7 @@ class SimulatedStudent:
                     self.stats.answered += 1
                     self.stats.skipped += message.get("skipped", 0)
                     self.stats.states[message.get("state")] += 1
+                    self.fair_fps = message.get("fair_fps")
                     self.answer(message.get("frame"), now, processing_ms=message.get("processing_ms"))
                 elif kind == "error":
                     self.stats.errors[message.get("code")] += 1
