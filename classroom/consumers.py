@@ -282,7 +282,13 @@ class TeacherConsumer(_LiveSocket):
         await self.send_json(event)
 
     async def student_update(self, event: dict[str, Any]) -> None:
+        # One student at a time, as processes of an older version send it during a rolling upgrade.
         await self.forward(event)
+
+    async def students_update(self, event: dict[str, Any]) -> None:
+        # Batched between processes (classroom.live.TeacherFeed); the page gets one student.update per student.
+        for student in event["students"]:
+            await self.forward({"type": "student.update", "student": student})
 
     async def student_joined(self, event: dict[str, Any]) -> None:
         await self.forward(event)
