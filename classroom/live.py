@@ -69,25 +69,31 @@ class PoolLoad:
 
     def __init__(self) -> None:
         self._served: deque[tuple[float, int, float, float]] = deque()  # (finished, student, waited, took)
+        # Kept as the window moves, so fair_fps costs nothing per frame: sums and each student's frame count.
+        self._waited = self._took = 0.0
+        self._students: Counter[int] = Counter()
 
     def record(self, finished: float, student: int, *, waited_s: float, took_s: float) -> None:
         self._served.append((finished, student, waited_s, took_s))
-        while self._served and self._served[0][0] < finished - LOAD_WINDOW_S:
-            self._served.popleft()
+        self._waited += waited_s
+        self._took += took_s
+        self._students[student] += 1
+        while self._served[0][0] < finished - LOAD_WINDOW_S:
+            _, old_student, old_waited, old_took = self._served.popleft()
+            self._waited -= old_waited
+            self._took -= old_took
+            self._students[old_student] -= 1
+            if not self._students[old_student]:
+                del self._students[old_student]
 
     def fair_fps(self) -> float | None:
         """Frames a second each student can have now, or None while the pool keeps up with everyone."""
-        if len(self._served) < 2:
-            return None
-        waited = sum(item[2] for item in self._served)
-        took = sum(item[3] for item in self._served)
-        if waited <= took:
+        if len(self._served) < 2 or self._waited <= self._took:
             return None
         span = self._served[-1][0] - self._served[0][0]
-        students = len({item[1] for item in self._served})
-        if span <= 0 or not students:
+        if span <= 0:
             return None
-        return max(MIN_FAIR_FPS, round(len(self._served) / span / students, 1))
+        return max(MIN_FAIR_FPS, round(len(self._served) / span / len(self._students), 1))
 
 
 class VisionPool:
