@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import cv2
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import OperationalError
 from rest_framework.authtoken.models import Token
 
 from smartsession.asgi import application
@@ -55,3 +57,21 @@ async def receive_until(communicator: WebsocketCommunicator, kind: str, timeout:
 
 def jpeg(rgb, quality: int = 70) -> bytes:
     return cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
+
+
+async def save_meanwhile(change, **kwargs) -> None:
+    """Run a service that saves a change while a stream is open, as a teacher's page would.
+
+    Meanwhile the recorder may be starting the stream's session on its own thread. The tests' in-memory
+    SQLite (shared cache) then refuses the second writer at once with "table is locked", where a file
+    database or PostgreSQL would wait; so wait here, the way they would. A failed try rolls back whole.
+    """
+    for _ in range(100):
+        try:
+            await sync_to_async(change)(**kwargs)
+            return
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{change.__name__} found the database locked for 5 s")

@@ -1,12 +1,10 @@
 """Changes made on the pages reach a stream in progress: consent, accommodations, expression-free mode."""
 
-import asyncio
 import base64
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import OperationalError
-from socket_helpers import close_code, connect, receive, receive_until
+from socket_helpers import close_code, connect, receive, receive_until, save_meanwhile
 
 from classroom.models import Membership
 
@@ -23,24 +21,6 @@ def image_frame(shared_testdata):
         return {"type": "frame", "image": data, "ts": ts_ms}
 
     return frame
-
-
-async def save_meanwhile(change, **kwargs) -> None:
-    """Run a service that saves a change while a stream is open, as a teacher's page would.
-
-    Meanwhile the recorder may be starting the stream's session on its own thread. The tests' in-memory
-    SQLite (shared cache) then refuses the second writer at once with "table is locked", where a file
-    database or PostgreSQL would wait; so wait here, the way they would. A failed try rolls back whole.
-    """
-    for _ in range(100):
-        try:
-            await sync_to_async(change)(**kwargs)
-            return
-        except OperationalError as error:
-            if "locked" not in str(error):
-                raise
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{change.__name__} found the database locked for 5 s")
 
 
 async def states_while_streaming(communicator, image_frame, name: str, start_ms: int, stop_ms: int) -> list[str]:

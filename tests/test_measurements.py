@@ -11,7 +11,7 @@ import struct
 
 import numpy as np
 import pytest
-from socket_helpers import connect, receive
+from socket_helpers import connect, receive, save_meanwhile
 
 from vision.measurements import (
     HEADER,
@@ -127,7 +127,6 @@ async def test_it_answers_measurements_on_the_student_socket_and_keeps_it_open_a
 
 @pytest.mark.django_db(transaction=True)
 async def test_it_takes_only_what_the_class_analyses(classroom, student, face_analyses, face_frames):
-    from channels.db import database_sync_to_async
 
     from classroom.services import classroom_set_analysis
 
@@ -139,7 +138,7 @@ async def test_it_takes_only_what_the_class_analyses(classroom, student, face_an
     assert (await receive(communicator))["type"] == "feedback"
     await communicator.disconnect()
 
-    await database_sync_to_async(classroom_set_analysis)(classroom=classroom, on_device=True, frame_fallback=False)
+    await save_meanwhile(classroom_set_analysis, classroom=classroom, on_device=True, frame_fallback=False)
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
     await communicator.send_to(bytes_data=face_frames[0][1])
     error = await receive(communicator)
