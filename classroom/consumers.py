@@ -19,6 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from . import live
+from .frames import BadMessage, parse_student_text
 from .groups import student_group, students_group, teachers_group
 from .services import AccessDenied, student_access, student_display_name, teacher_access
 
@@ -157,8 +158,8 @@ class StudentConsumer(_LiveSocket):
             await self.stream.frame(self, bytes_data)
             return
         try:
-            message = live.parse_student_text(text_data)
-        except live.BadMessage as error:
+            message = parse_student_text(text_data)
+        except BadMessage as error:
             await self.stream.bad_message(str(error))
             return
         if message.kind == "frame":
@@ -286,7 +287,7 @@ class TeacherConsumer(_LiveSocket):
         await self.forward(event)
 
     async def students_update(self, event: dict[str, Any]) -> None:
-        # Batched between processes (classroom.live.TeacherFeed); the page gets one student.update per student.
+        # Batched between processes (classroom.teacher_feed.TeacherFeed); the page gets one student.update per student.
         for student in event["students"]:
             await self.forward({"type": "student.update", "student": student})
 

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classroom.live import BadMessage, StudentMessage, parse_student_text
+from classroom.frames import BadMessage, StudentMessage, parse_student_text
 from vision.decode import MIN_FACE_FRAME_SIDE, FrameError, decode_frame
 from vision.measurements import HEADER, MESSAGE_BYTES_WITH_FACE, BadMeasurement, read_measurement
 

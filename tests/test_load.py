@@ -83,7 +83,7 @@ async def test_it_answers_twenty_students_at_30_fps_with_fresh_frames(classroom,
 
 
 def test_it_gives_each_student_an_equal_share_once_frames_queue():
-    from classroom.live import PoolLoad
+    from classroom.vision_pool import PoolLoad
 
     load = PoolLoad()
     # Keeping up: frames are analysed as they come, no share is announced.
