@@ -27,6 +27,12 @@ const ui = {
 const PREVIEW_STORAGE_KEY = "smartsession.preview";
 const CONSENT_RELOAD_KEY = "smartsession.consentReload";
 const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wifi", lost: "wifi-off", refused: "ban" };
+// Why the connection went, when the server said so before closing (4503); retried with the backoff either way.
+const LOST_WORDS = {
+  lost: "Connection lost",
+  server_restarting: "The server is restarting",
+  unavailable: "The server cannot reach its database just now",
+};
 const UNREADABLE_FRAMES_NOTE = "The server could not read the last few pictures from your camera. "
   + "If this goes on, pause and resume, or reload the page.";
 
@@ -53,8 +59,8 @@ const socket = new LiveSocket({
   onOpen: socketOpened,
   onMessage,
   onLost: socketLost,
-  onCountdown: (seconds, attempt) => {
-    setConnection("lost", `Connection lost — reconnecting in ${seconds} s (attempt ${attempt})`);
+  onCountdown: (seconds, attempt, reason) => {
+    setConnection("lost", `${LOST_WORDS[reason?.code] ?? LOST_WORDS.lost} — reconnecting in ${seconds} s (attempt ${attempt})`);
   },
   onRefused: refused,
   onProved: () => {
@@ -222,7 +228,11 @@ function refused({ code, message }) {
   view.clearHints();
   // The page itself shows the consent step; reload once, and not in a loop if something is off.
   const reloading = code === "consent_required" && reloadOnce();
-  if (code === "consent_required" && !reloading) {
+  if (code === "replaced" || code === `close_${CLOSE_CODES.replaced}`) {
+    // Final, so two tabs never take turns; the student chooses which one streams.
+    ui.connection.replaceChildren("This class is open in another tab or window, which sends your camera now. ",
+      useThisTabButton());
+  } else if (code === "consent_required" && !reloading) {
     ui.connection.append(" ", link(location.pathname, "Reload the page"));
   } else if (code === "not_authenticated" || code === `close_${CLOSE_CODES.not_authenticated}`) {
     const loginUrl = new URL(config.loginUrl, location.href);
@@ -234,6 +244,21 @@ function refused({ code, message }) {
   if (reloading) return;
   // Focus on the message reads it out; announcing it as well would say it twice.
   if (document.activeElement !== ui.connection) announcer.say(text);
+}
+
+function useThisTabButton() {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = "use-this-tab";
+  button.className = "secondary";
+  button.textContent = "Use this tab instead";
+  button.addEventListener("click", () => {
+    // The other tab is told (4409) and stops; this one opens the camera again.
+    page.wasLost = false;
+    socket.connect();
+    startCamera();
+  });
+  return button;
 }
 
 function reloadOnce() {
