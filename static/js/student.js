@@ -9,6 +9,7 @@ import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
 import { FeedbackView } from "./student/feedback-view.js";
 import { FrameSender, JpegFrames } from "./student/frame-sender.js";
+import { CannotAnalyse, DeviceMeasurements, loadFaceAnalyser } from "./student/on-device.js";
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -21,6 +22,7 @@ const ui = {
   connection: byId("connection"),
   connectionIcon: byId("connection-icon"),
   cameraMessage: byId("camera-message"),
+  analysisStatus: byId("analysis-status"),
   withdrawForm: byId("withdraw-form"),
 };
 
@@ -39,13 +41,19 @@ const UNREADABLE_FRAMES_NOTE = "The server could not read the last few pictures 
 const page = {
   camera: "off", // off | starting | on | paused
   connection: "idle", // idle | connecting | open | lost | refused
+  // What goes to the server: camera frames, the device's measurements, nothing (yet, or at all).
+  analysis: config.analysis.onDevice ? "loading" : "frames", // loading | device | frames | none
   wasLost: false,
   leaving: false,
 };
+let analyser = null; // on-device.js FaceAnalyser, once loaded
 
 // Words for the states that are not the tracker's, from the student's side.
 const STATE_HELP = {
-  waiting: () => (page.camera === "on" ? "Waiting for the first feedback…" : "Start your camera to see your feedback here."),
+  waiting: () => {
+    if (page.camera !== "on") return "Start your camera to see your feedback here.";
+    return page.analysis === "loading" ? "Waiting for the face model to load…" : "Waiting for the first feedback…";
+  },
   paused: () => "Your camera is off and nothing is sent. Your teacher sees that you paused.",
   offline: () => (page.connection === "refused" ? "" : "Not connected to the class. Feedback comes back with the connection."),
 };
@@ -74,7 +82,7 @@ const sender = new FrameSender({
   socket,
   canSend: () => page.camera === "on" && camera.isOpen && !page.leaving && socket.isOpen,
 });
-sender.use(new JpegFrames({ width: config.frameWidth, quality: config.jpegQuality }));
+const jpegFrames = () => new JpegFrames({ width: config.frameWidth, quality: config.jpegQuality });
 
 // ---- Camera ---------------------------------------------------------------------------------------------
 
@@ -91,7 +99,7 @@ function setCamera(mode) {
   const buttons = [ui.start, ui.pause, ui.resume];
   const focused = buttons.find((button) => button === document.activeElement);
   ui.start.hidden = mode === "on" || mode === "paused";
-  ui.start.disabled = page.connection === "refused";
+  ui.start.disabled = page.connection === "refused" || page.analysis === "none";
   ui.pause.hidden = mode !== "on";
   ui.resume.hidden = mode !== "paused";
   if (focused && (focused.hidden || focused.disabled)) {
@@ -293,6 +301,10 @@ function onMessage(message) {
       socket.proved();
       break;
     case "error":
+      if (message.code === "frames_off" || message.code === "measurements_off") {
+        analysisChanged(message);
+        break;
+      }
       view.frameError(message, UNREADABLE_FRAMES_NOTE);
       sender.answered();
       break;
@@ -300,6 +312,79 @@ function onMessage(message) {
       // "paused" confirms what the page already shows.
       break;
   }
+}
+
+// ---- Where the face is analysed ------------------------------------------------------------------------------
+
+function setAnalysis(mode, ...words) {
+  page.analysis = mode;
+  document.body.dataset.analysis = mode;
+  ui.analysisStatus.replaceChildren(...words);
+  if (mode === "none" && page.camera !== "off") {
+    sender.stop();
+    camera.close();
+    setCamera("off");
+    view.state("waiting");
+    view.clearHints();
+  } else {
+    setCamera(page.camera); // Start camera may be allowed or not now
+  }
+}
+
+const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
+
+// A class with on-device analysis: the runtime and the model load as soon as the page opens, while the student
+// reads it and starts the camera; nothing is sent before they have.
+async function prepareDeviceAnalysis() {
+  setAnalysis("loading", "Loading the face model for this device…");
+  try {
+    analyser = await loadFaceAnalyser(config.analysis, ({ step, received, total }) => {
+      if (step === "starting") setAnalysis("loading", "Starting the face model…");
+      else if (total) setAnalysis("loading", `Loading the face model for this device: ${megabytes(received)} of ${megabytes(total)} MB`);
+    });
+  } catch (error) {
+    console.warn("SmartSession: on-device analysis unavailable:", error, error?.cause);
+    deviceCannot(error instanceof CannotAnalyse ? error.message : "the face model could not start");
+    return;
+  }
+  if (page.leaving) {
+    analyser.close();
+    return;
+  }
+  document.body.dataset.modelLoadMs = String(Math.round(analyser.loadMs));
+  setAnalysis("device", icon("shield-check"), "Your face is analysed on this device: no picture leaves it, only the "
+    + "measurements.");
+  sender.use(new DeviceMeasurements(analyser, {
+    onTooSlow: () => deviceCannot(`it analyses fewer than ${config.analysis.minFps} pictures a second here`),
+  }));
+  sender.schedule();
+}
+
+function deviceCannot(reason) {
+  analyser?.close();
+  analyser = null;
+  const why = `This device cannot analyse your face itself: ${reason}.`;
+  if (config.analysis.frameFallback) {
+    setAnalysis("frames", icon("info"), `${why} Pictures from your camera go to the server for analysis instead, `
+      + "as in other classes; they are never stored.");
+    sender.use(jpegFrames());
+    sender.schedule();
+  } else {
+    sender.use(null);
+    setAnalysis("none", icon("triangle-alert"), `${why} This class analyses faces on the students' own devices only, `
+      + "so nothing is sent and you are not monitored. A recent Chrome, Edge, Firefox or Safari on a computer "
+      + "can do it; or tell your teacher.");
+  }
+}
+
+// The teacher changed where this class analyses faces while the page was open (docs/protocol.md, frames_off and
+// measurements_off). The page never starts sending pictures on its own: the student reloads and reads what changed.
+function analysisChanged({ message }) {
+  analyser?.close();
+  analyser = null;
+  sender.use(null);
+  setAnalysis("none", icon("info"), `${message} Your teacher changed how this class analyses faces. `,
+    link(location.pathname, "Reload the page"), " to read what that means and carry on.");
 }
 
 // ---- Wiring ---------------------------------------------------------------------------------------------
@@ -320,6 +405,8 @@ function leave() {
   announcer.cancelState();
   camera.close();
   socket.stop(1000);
+  analyser?.close();
+  analyser = null;
 }
 ui.withdrawForm.addEventListener("submit", leave);
 window.addEventListener("pagehide", leave);
@@ -330,4 +417,7 @@ window.addEventListener("pageshow", (event) => {
 
 setPreviewShown(storedChoice(PREVIEW_STORAGE_KEY) !== "hidden");
 setCamera("off");
+document.body.dataset.analysis = page.analysis;
+if (page.analysis === "loading") prepareDeviceAnalysis();
+else sender.use(jpegFrames());
 setConnection("idle", "Not connected yet. Start your camera to join.");

@@ -8,7 +8,7 @@ export const ANSWER_TIMEOUT_MS = 2000;
 const MAX_BUFFERED_BYTES = 256 * 1024;
 
 export class FrameSender {
-  // `source.capture(video)` makes one message (a Blob or an ArrayBuffer; null for none); `canSend()` says whether
+  // `source.capture(video)` makes one message (an ArrayBuffer, or null for none); `canSend()` says whether
   // the camera is on and the socket open; `socket` is the page's LiveSocket.
   constructor({ maxFps, camera, socket, canSend }) {
     this.minGapMs = 1000 / Math.max(1, Number(maxFps) || 10);
@@ -94,6 +94,9 @@ export class JpegFrames {
     if (this.canvas.width !== width) this.canvas.width = width;
     if (this.canvas.height !== height) this.canvas.height = height;
     this.canvas.getContext("2d").drawImage(video, 0, 0, width, height);
-    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", this.quality));
+    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", this.quality))
+      // Sent as bytes, not as the Blob: the browser's developer tools (and so a school's IT person checking what
+      // the page sends) see the content of binary messages sent from an ArrayBuffer, not of those sent from a Blob.
+      .then((blob) => blob?.arrayBuffer() ?? null);
   }
 }
