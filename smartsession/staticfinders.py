@@ -43,7 +43,7 @@ class PackageFilesFinder(BaseFinder):
                 if not find_all:
                     return match
                 found.append(match)
-        return found if find_all else ""
+        return found  # [] when not found, as Django's own finders answer
 
     def list(self, ignore_patterns):
         for prefix, (folder, files) in self.packages.items():
