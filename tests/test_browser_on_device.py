@@ -35,6 +35,7 @@ for name, on_device, fallback, students in (
     ("switch", False, True, ["kim"]),
     ("fallback", True, True, ["lee", "ned"]),
     ("device_only", True, False, ["max"]),
+    ("changes", True, True, ["oli"]),
 ):
     classroom = classroom_create(teacher=teacher, name=name)
     if on_device:
@@ -370,3 +371,28 @@ async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_s
     await student.wait_for_function(f"() => Number(document.body.dataset.frames) >= {frames} + 5",
                                     timeout=SEEN_WITHIN_MS)
     assert kinds(sent[measured:]) == {"JPEG"}
+
+
+async def test_a_page_never_switches_to_pictures_by_itself_when_the_teacher_changes_the_mode(
+    device_server, launch_browser, face_camera
+):
+    daphne, codes = device_server
+    server, code = Server(daphne), codes["changes"]
+    student = await open_page(await launch_browser(camera=face_camera))
+    sent = record_binary_messages(student)
+    await log_in(student, server, "oli")
+    await student.goto(f"{server.url}/class/{code}/")
+    await student.click("#start-camera")
+    await student.wait_for_function(PRESENT, timeout=SEEN_WITHIN_MS)
+
+    teacher = await open_page(await launch_browser())
+    await log_in(teacher, server, "tess")
+    await teacher.goto(f"{server.url}/teach/{code}/settings/")
+    await teacher.check("input[name=analysis][value=server]")
+    await teacher.click("#save-analysis")  # reaches the stream in progress: measurements are now refused
+
+    await student.wait_for_function("() => document.body.dataset.analysis === 'none'", timeout=SEEN_WITHIN_MS)
+    assert "Reload the page" in await student.text_content("#analysis-status")
+    assert await student.evaluate("document.body.dataset.camera") == "off"
+    await student.wait_for_timeout(1000)
+    assert kinds(sent) == {"SSM1"}, "the page must not start sending pictures before the student has read why"

@@ -320,15 +320,18 @@ function setAnalysis(mode, ...words) {
   page.analysis = mode;
   document.body.dataset.analysis = mode;
   ui.analysisStatus.replaceChildren(...words);
-  if (mode === "none" && page.camera !== "off") {
+  if (mode === "none") {
+    // Nothing to send, so no socket either: the teacher sees this student as not connected, which is the truth.
     sender.stop();
-    camera.close();
-    setCamera("off");
-    view.state("waiting");
-    view.clearHints();
-  } else {
-    setCamera(page.camera); // Start camera may be allowed or not now
+    socket.stop(1000);
+    if (page.camera !== "off") {
+      camera.close();
+      view.state("waiting");
+      view.clearHints();
+    }
+    setConnection("idle", "Not connected: nothing is sent from this page.");
   }
+  setCamera(mode === "none" ? "off" : page.camera); // Start camera may be allowed or not now
 }
 
 const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
