@@ -192,6 +192,13 @@ class Daphne:
         log.close()
         wait_until_serving(f"{self.url}/healthz", self.process, self.folder / "daphne.log")
 
+    def __enter__(self) -> Daphne:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.process is None:
             return

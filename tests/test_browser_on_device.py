@@ -17,7 +17,7 @@ import statistics
 import cv2
 import numpy as np
 import pytest
-from browser_fixtures import PASSWORD, Daphne, log_in, open_page
+from browser_fixtures import PASSWORD, Daphne, PageServer, log_in, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.shared_data, pytest.mark.slow]
 
@@ -55,18 +55,13 @@ print(json.dumps(codes))
 def device_server(chromium_executable, tmp_path_factory):
     daphne = Daphne(tmp_path_factory.mktemp("on-device-server"))
     codes = json.loads(daphne.run_script(SETUP_SCRIPT.format(password=PASSWORD)))
-    daphne.start()
-    try:
+    with daphne:
         yield daphne, codes
-    finally:
-        daphne.stop()
 
 
-class Server:
-    """What log_in needs of a server."""
-
-    def __init__(self, daphne):
-        self.url, self.password = daphne.url, PASSWORD
+def server_of(daphne) -> PageServer:
+    """What log_in needs of a server; these tests name each class's code themselves."""
+    return PageServer(url=daphne.url, code="")
 
 
 def record_binary_messages(page) -> list[bytes]:
@@ -90,7 +85,7 @@ def kinds(messages: list[bytes]) -> set[str]:
 
 async def test_it_streams_measurements_and_never_a_picture(device_server, launch_browser, face_camera):
     daphne, codes = device_server
-    server, code = Server(daphne), codes["switch"]
+    server, code = server_of(daphne), codes["switch"]
     teacher = await open_page(await launch_browser())
     await log_in(teacher, server, "tess")
     await teacher.goto(f"{server.url}/teach/{code}/settings/")
@@ -144,7 +139,7 @@ async def test_a_device_without_webassembly_says_so_and_falls_back_only_where_al
     device_server, launch_browser, face_camera, class_name, username
 ):
     daphne, codes = device_server
-    server = Server(daphne)
+    server = server_of(daphne)
     student = await open_page(await launch_browser(camera=face_camera))
     await student.context.add_init_script("delete globalThis.WebAssembly;")
     sent = record_binary_messages(student)
@@ -176,7 +171,7 @@ async def test_the_browser_writes_the_measurement_byte_for_byte_as_python_does(d
 
     daphne, codes = device_server
     page = await open_page(await launch_browser())
-    await log_in(page, Server(daphne), "ned")
+    await log_in(page, server_of(daphne), "ned")
     await page.goto(f"{daphne.url}/class/{codes['fallback']}/")
 
     generator = np.random.default_rng(13)
@@ -274,7 +269,7 @@ async def test_the_browser_model_agrees_with_the_server_on_real_clips(
 
     daphne, codes = device_server
     page = await open_page(await launch_browser())
-    await log_in(page, Server(daphne), "ned")
+    await log_in(page, server_of(daphne), "ned")
     await page.goto(f"{daphne.url}/class/{codes['fallback']}/")
     settings = await page.evaluate("JSON.parse(document.getElementById('student-config').textContent).analysis")
 
@@ -311,7 +306,7 @@ async def test_the_face_model_reports_nothing_to_google(device_server, launch_br
 
     daphne, codes = device_server
     page = await open_page(await launch_browser())
-    await log_in(page, Server(daphne), "ned")
+    await log_in(page, server_of(daphne), "ned")
     await page.goto(f"{daphne.url}/class/{codes['fallback']}/")
     await page.wait_for_function("() => document.body.dataset.analysis === 'device'", timeout=SEEN_WITHIN_MS)
     settings = await page.evaluate("JSON.parse(document.getElementById('student-config').textContent).analysis")
@@ -354,7 +349,7 @@ async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_s
     daphne, codes = device_server
     student = await open_page(await launch_browser(camera=face_camera))
     sent = record_binary_messages(student)
-    await log_in(student, Server(daphne), "ned")
+    await log_in(student, server_of(daphne), "ned")
     await student.goto(f"{daphne.url}/class/{codes['fallback']}/")
     await student.click("#start-camera")
     await student.wait_for_function(PRESENT, timeout=SEEN_WITHIN_MS)
@@ -377,7 +372,7 @@ async def test_a_page_never_switches_to_pictures_by_itself_when_the_teacher_chan
     device_server, launch_browser, face_camera
 ):
     daphne, codes = device_server
-    server, code = Server(daphne), codes["changes"]
+    server, code = server_of(daphne), codes["changes"]
     student = await open_page(await launch_browser(camera=face_camera))
     sent = record_binary_messages(student)
     await log_in(student, server, "oli")
