@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 CLASS_NAME = "Browser class"
 # One user per test that streams, so the 30 s resume window of one test never reaches into another.
-STUDENTS = ("sam", "ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo")
+STUDENTS = ("sam", "ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo", "kit")
 
 SETUP_SCRIPT = """
 from django.contrib.auth.models import Group, User

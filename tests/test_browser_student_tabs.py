@@ -23,7 +23,7 @@ async def open_class(page, server):
 
 async def test_it_hands_the_stream_to_the_newer_tab_and_back_on_request(page_server, launch_browser, face_camera):
     first = await open_page(await launch_browser(camera=face_camera))
-    await log_in(first, page_server, "hal")
+    await log_in(first, page_server, "kit")
     await first.goto(f"{page_server.url}/class/{page_server.code}/")
     await first.click("#consent")
     first_sockets = []

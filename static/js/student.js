@@ -294,7 +294,8 @@ function onMessage(message) {
   switch (message.type) {
     case "feedback":
       socket.proved();
-      view.feedback(message, page.camera === "on"); // a frame in flight when the student paused: still "Paused"
+      // A frame in flight when the student paused is counted, but the page keeps showing the pause.
+      view.feedback(message, page.camera === "on");
       sender.answered();
       break;
     case "resumed":
@@ -340,10 +341,17 @@ const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
 // reads it and starts the camera; nothing is sent before they have.
 async function prepareDeviceAnalysis() {
   setAnalysis("loading", "Loading the face model for this device…");
+  // The status line is a live region: it changes every fifth of the download, not with every chunk, so a screen
+  // reader is not talked over.
+  let shownFifth = -1;
   try {
     analyser = await loadFaceAnalyser(config.analysis, ({ step, received, total }) => {
-      if (step === "starting") setAnalysis("loading", "Starting the face model…");
-      else if (total) setAnalysis("loading", `Loading the face model for this device: ${megabytes(received)} of ${megabytes(total)} MB`);
+      if (step === "starting") {
+        setAnalysis("loading", "Starting the face model…");
+      } else if (total && Math.floor((5 * received) / total) !== shownFifth) {
+        shownFifth = Math.floor((5 * received) / total);
+        setAnalysis("loading", `Loading the face model for this device: ${megabytes(received)} of ${megabytes(total)} MB`);
+      }
     });
   } catch (error) {
     console.warn("SmartSession: on-device analysis unavailable:", error, error?.cause);
