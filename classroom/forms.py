@@ -48,6 +48,20 @@ class SwitchForm(forms.Form):
     enabled = forms.TypedChoiceField(choices=[("1", "on"), ("0", "off")], coerce=lambda value: value == "1")
 
 
+class AnalysisForm(forms.Form):
+    """Where the class's faces are analysed (Classroom.on_device, frame_fallback): the class settings page."""
+
+    SERVER, DEVICE = "server", "device"
+
+    analysis = forms.ChoiceField(
+        choices=[(SERVER, "On the server"), (DEVICE, "On the student's device")], widget=forms.RadioSelect
+    )
+    frame_fallback = forms.BooleanField(
+        required=False,
+        label="When a student's device cannot run the face model, send camera pictures to the server instead",
+    )
+
+
 class AccommodationForm(SwitchForm):
     student = forms.IntegerField(min_value=1)
 

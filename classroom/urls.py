@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import history_views, lesson_views, roster_views, views
+from . import history_views, lesson_views, model_views, roster_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("invite/<uidb64>/<token>/", roster_views.InviteView.as_view(), name="invite"),
     path("class/<str:code>/", views.student_class, name="student-class"),
     path("class/<str:code>/consent/", views.consent, name="class-consent"),
+    path("face-model/face_landmarker.task", model_views.face_model, name="face-model"),
     path("class/<str:code>/consent/withdraw/", views.withdraw_consent, name="class-consent-withdraw"),
     path("classes/", views.all_classes, name="all-classes"),
     path("teach/", views.teacher_classes, name="teacher-classes"),

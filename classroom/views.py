@@ -16,15 +16,19 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions_app.models import Alert, Lesson
+from smartsession.csp import allow_webassembly
+from vision.face import MIN_DETECTION_CONFIDENCE, MIN_PRESENCE_CONFIDENCE
+from vision.measurements import BLENDSHAPE_NAMES, LANDMARK_XY_RANGE, LANDMARK_Z_RANGE
 from sessions_app.serializers import LessonSerializer
 from sessions_app.services import class_engagement_timeline, lesson_current
 
-from .forms import AccommodationForm, ClassroomCreateForm, ExpressionsOnForm, JoinForm, SwitchForm, TimeZoneForm
+from .forms import AccommodationForm, AnalysisForm, ClassroomCreateForm, ExpressionsOnForm, JoinForm, SwitchForm, TimeZoneForm
 from .join_limit import limit_join_guesses
 from .models import Classroom, Membership, time_zone_names
 from .roles import is_teacher
@@ -32,6 +36,7 @@ from .services import (
     AccessDenied,
     classroom_create,
     classroom_join,
+    classroom_set_analysis,
     classroom_set_expressions,
     classroom_set_time_zone,
     membership_consent,
@@ -50,6 +55,12 @@ TIMELINE_BUCKET_S = 10
 DASHBOARD_ALERTS = 50
 # What the student page's canvas.toBlob uses: about 15 KB for a 640x360 face, and no visible loss for landmarks.
 JPEG_QUALITY = 0.7
+# On-device analysis: a second face is worth noticing ("2 faces in view"); more only cost the device time.
+DEVICE_MAX_FACES = 2
+# Below this rate, sustained, blinks are missed (README, "Vision engine": at 5 fps a fifth of them already are):
+# the device is too slow, and the page falls back to frames if the class allows it.
+DEVICE_MIN_FPS = 5
+TASKS_VISION = "vendor/tasks-vision"
 
 
 def http_error(denied: AccessDenied) -> Exception:
@@ -122,8 +133,46 @@ def student_class(request: HttpRequest, code: str) -> HttpResponse:
         "loginUrl": reverse("login"),
         "withdrawUrl": reverse("class-consent-withdraw", args=[classroom.join_code]),
         "historyUrl": reverse("my-history"),
+        "analysis": _analysis_config(classroom),
     }
-    return render(request, "classroom/student.html", context)
+    response = render(request, "classroom/student.html", context)
+    # Only a page that runs the face model itself may compile WebAssembly.
+    return allow_webassembly(response) if classroom.on_device else response
+
+
+def _analysis_config(classroom: Classroom) -> dict:
+    """Where the class's faces are analysed, and for on-device analysis what the page loads and sends: the
+    runtime and the model from this server, the server's own model settings, and the measurement message's
+    layout (vision.measurements), so the page repeats none of them."""
+    if not classroom.on_device:
+        return {"onDevice": False, "frameFallback": classroom.frame_fallback}
+    return {
+        "onDevice": True,
+        "frameFallback": classroom.frame_fallback,
+        "minFps": DEVICE_MIN_FPS,
+        "runtime": {
+            "module": static(f"{TASKS_VISION}/vision_bundle.mjs"),
+            "simd": {
+                "wasmLoaderPath": static(f"{TASKS_VISION}/wasm/vision_wasm_internal.js"),
+                "wasmBinaryPath": static(f"{TASKS_VISION}/wasm/vision_wasm_internal.wasm"),
+            },
+            "noSimd": {
+                "wasmLoaderPath": static(f"{TASKS_VISION}/wasm/vision_wasm_nosimd_internal.js"),
+                "wasmBinaryPath": static(f"{TASKS_VISION}/wasm/vision_wasm_nosimd_internal.wasm"),
+            },
+            "model": reverse("face-model"),
+        },
+        "landmarker": {
+            "numFaces": DEVICE_MAX_FACES,
+            "minFaceDetectionConfidence": MIN_DETECTION_CONFIDENCE,
+            "minFacePresenceConfidence": MIN_PRESENCE_CONFIDENCE,
+        },
+        "message": {
+            "blendshapes": list(BLENDSHAPE_NAMES),
+            "xyRange": list(LANDMARK_XY_RANGE),
+            "zRange": list(LANDMARK_Z_RANGE),
+        },
+    }
 
 
 def _membership_for_page(request: HttpRequest, code: str) -> Membership:
@@ -246,6 +295,8 @@ def class_settings(request: HttpRequest, code: str) -> HttpResponse:
             return _set_accommodation(request, classroom)
         if "time_zone" in request.POST:
             return _set_time_zone(request, classroom)
+        if "analysis" in request.POST:
+            return _set_analysis(request, classroom)
         return _set_expressions(request, classroom)
     return _settings_page(request, classroom, time_zone_form=TimeZoneForm(initial={"time_zone": classroom.time_zone}))
 
@@ -260,6 +311,12 @@ def _settings_page(request: HttpRequest, classroom: Classroom, *, time_zone_form
             "members": [(membership, student_display_name(membership.student)) for membership in memberships],
             "time_zone_form": time_zone_form,
             "time_zone_names": sorted(time_zone_names()),
+            "analysis_form": AnalysisForm(initial={
+                "analysis": AnalysisForm.DEVICE if classroom.on_device else AnalysisForm.SERVER,
+                "frame_fallback": classroom.frame_fallback,
+            }),
+            "device_min_fps": DEVICE_MIN_FPS,
+            "max_fps": settings.SMARTSESSION_MAX_FPS,
             "confused": STATES["confused"],
         },
         status=status,
@@ -291,6 +348,22 @@ def _set_time_zone(request: HttpRequest, classroom: Classroom) -> HttpResponse:
         return _settings_page(request, classroom, time_zone_form=form, status=400)
     classroom_set_time_zone(classroom=classroom, time_zone=form.cleaned_data["time_zone"])
     messages.success(request, f"Times on {classroom.name}'s pages are now shown in {classroom.time_zone}.")
+    return redirect("class-settings", code=classroom.join_code)
+
+
+def _set_analysis(request: HttpRequest, classroom: Classroom) -> HttpResponse:
+    form = AnalysisForm(request.POST)
+    if not form.is_valid():
+        return _unreadable_setting()
+    on_device = form.cleaned_data["analysis"] == AnalysisForm.DEVICE
+    classroom_set_analysis(classroom=classroom, on_device=on_device, frame_fallback=form.cleaned_data["frame_fallback"])
+    if not on_device:
+        where = "on the server, from camera pictures"
+    elif classroom.frame_fallback:
+        where = "on the students' devices, with pictures to the server from devices that cannot"
+    else:
+        where = "on the students' devices only"
+    messages.success(request, f"Faces in {classroom.name} are now analysed {where}.")
     return redirect("class-settings", code=classroom.join_code)
 
 

@@ -119,6 +119,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# The student page of a class with on-device analysis, and only that page, may compile WebAssembly (the face
+# model's runtime). 'wasm-unsafe-eval' allows WebAssembly.compile/instantiate and nothing else: no eval(), no
+# inline script. The runtime's files are our own static files, so script-src stays 'self'; it runs on the page's
+# own thread, so no worker-src is needed.
+CONTENT_SECURITY_POLICY_WEBASSEMBLY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
+)
 
 INSTALLED_APPS = [
     # First, so that `runserver` is Daphne's ASGI server rather than Django's WSGI one.
@@ -345,6 +352,26 @@ NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 if (NODE_MODULES / "uplot" / "dist").is_dir():
     STATICFILES_DIRS.append(("vendor/uplot", NODE_MODULES / "uplot" / "dist"))
+# The face model for the browser (on-device analysis): MediaPipe's ES module and its WebAssembly, SIMD and
+# no-SIMD builds with their loaders; the package's other 30 MB stay out (smartsession/staticfinders.py).
+TASKS_VISION_DIR = NODE_MODULES / "@mediapipe" / "tasks-vision"
+STATIC_PACKAGE_FILES = {
+    "vendor/tasks-vision": (
+        TASKS_VISION_DIR,
+        [
+            "vision_bundle.mjs",
+            "wasm/vision_wasm_internal.js",
+            "wasm/vision_wasm_internal.wasm",
+            "wasm/vision_wasm_nosimd_internal.js",
+            "wasm/vision_wasm_nosimd_internal.wasm",
+        ],
+    ),
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "smartsession.staticfinders.PackageFilesFinder",
+]
 # Icons are inlined from single SVG files (classroom/templatetags/icons.py): lucide-static holds thousands.
 LUCIDE_ICONS_DIR = NODE_MODULES / "lucide-static" / "icons"
 

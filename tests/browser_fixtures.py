@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 ]
 CLASS_NAME = "Browser class"
 # One user per test that streams, so the 30 s resume window of one test never reaches into another.
-STUDENTS = ("sam", "ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo")
+STUDENTS = ("sam", "ana", "ben", "cleo", "dev", "eli", "fay", "gus", "hal", "ivy", "jo", "kit")
 
 SETUP_SCRIPT = """
 from django.contrib.auth.models import Group, User
@@ -186,6 +186,13 @@ class Daphne:
         )
         log.close()
         wait_until_serving(f"{self.url}/healthz", self.process, self.folder / "daphne.log")
+
+    def __enter__(self) -> Daphne:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.process is None:

@@ -172,9 +172,10 @@ async def test_it_reconnects_after_a_server_restart_and_says_so(restartable_serv
     await start_streaming(student, server, "ana")
     await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
 
-    daphne.stop()
+    daphne.stop()  # SIGTERM, as a deploy sends: the server closes the socket with 4503 "server_restarting"
     await student.wait_for_function("() => document.body.dataset.connection === 'lost'", timeout=SEEN_WITHIN_MS)
-    assert "reconnecting" in (await student.text_content("#connection")).lower()
+    said = (await student.text_content("#connection")).lower()
+    assert "server is restarting" in said and "reconnecting" in said
 
     daphne.start()
     frames_before = int(await student.evaluate("document.body.dataset.frames"))

@@ -25,7 +25,7 @@ ICONS = (
     "triangle-alert", "camera", "camera-off", "download", "play", "pause", "log-out", "history",
     "users", "settings", "chart-line", "activity", "x", "chevron-left", "chevron-right", "arrow-left", "table",
     "wifi", "refresh-cw", "ban", "lightbulb", "qr-code", "square", "file-text", "upload", "printer", "user-plus",
-    "link", "globe", "info", "trash-2",
+    "link", "globe", "info", "trash-2", "shield-check", "cpu",
 )
 _SVG_BODY = re.compile(r"<svg\b[^>]*>(?P<body>.*)</svg>", re.DOTALL)
 

@@ -1,7 +1,7 @@
 // What the student page and the dashboard share about their WebSocket: where it is, when a close is final,
-// and how to wait before trying again. One copy, so both pages back off the same way.
-// The server's refusals (docs/protocol.md), from the server: retrying cannot help.
-export { REFUSAL_CLOSE_CODES } from "./definitions.js";
+// and how to wait before trying again. One copy, so both pages treat the server's close codes and back off the
+// same way (docs/protocol.md, "Connecting").
+import { REFUSAL_CLOSE_CODES } from "./definitions.js";
 
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 15000;
@@ -70,5 +70,120 @@ export class Reconnector {
   // The connection works: the next loss starts the backoff from the beginning.
   succeeded() {
     this.attempt = 0;
+  }
+}
+
+// One page's socket to its class: connects, hands the server's JSON messages on, and decides what a close means.
+// - A close with a refusal code (4401, 4403, 4404, 4409: the person has to do something first) is final:
+//   `onRefused(reason)`, and no retry.
+// - Any other close (4503 "unavailable" or "server_restarting", a dropped network, a crash) is retried with the
+//   backoff: `onLost(reason)`, then `onCountdown(seconds, attempt, reason)` every second until the next try.
+// `onConnecting` runs at each attempt, `onOpen` when the socket opens and `onProved` once it has shown it works.
+// `reason` is the server's error message that announced the close ({code, message}; an error that carries no
+// `frame` is about the socket, not one frame), or {code: "close_<code>"} when none came.
+export class LiveSocket {
+  constructor({ path, onConnecting = () => {}, onOpen = () => {}, onMessage = () => {}, onLost = () => {},
+                onRefused = () => {}, onCountdown = () => {}, onProved = () => {} }) {
+    Object.assign(this, { path, onConnecting, onOpen, onMessage, onLost, onRefused, onProved });
+    this.socket = null;
+    this.closing = null; // the error that announced the coming close
+    this.stable = false;
+    this.stableTimer = null;
+    this.stopped = false;
+    this.reconnector = new Reconnector({
+      connect: () => this.connect(),
+      onCountdown: (seconds, attempt) => onCountdown(seconds, attempt, this.lastReason),
+    });
+    this.lastReason = null;
+  }
+
+  get isOpen() {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  get bufferedAmount() {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
+  connect() {
+    this.reconnector.cancel();
+    clearTimeout(this.stableTimer);
+    this.stopped = false;
+    const socket = new WebSocket(socketUrl(this.path));
+    this.socket = socket;
+    this.closing = null;
+    this.stable = false;
+    this.onConnecting();
+    socket.addEventListener("open", () => {
+      if (socket !== this.socket) return;
+      // The server accepts before it can fail (a refusal, or 1011 with its channel layer down): the backoff
+      // is reset only by a real answer (proved()), or by the socket staying open a while.
+      this.stableTimer = setTimeout(() => this.proved(), STABLE_AFTER_MS);
+      this.onOpen();
+    });
+    socket.addEventListener("message", (event) => {
+      if (socket === this.socket) this.received(event.data);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket === this.socket) this.closed(event.code);
+    });
+  }
+
+  received(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message?.type === "error" && !("frame" in message)) {
+      this.closing = message; // the close that follows decides what it means
+      return;
+    }
+    this.onMessage(message);
+  }
+
+  closed(code) {
+    clearTimeout(this.stableTimer);
+    this.socket = null;
+    if (this.stopped) return;
+    const reason = this.closing ?? { code: `close_${code}`, message: "" };
+    this.lastReason = reason;
+    if (REFUSAL_CLOSE_CODES.has(code)) {
+      this.stopped = true;
+      this.onRefused(reason, code);
+      return;
+    }
+    this.onLost(reason, code);
+    this.reconnector.schedule();
+  }
+
+  // The open socket works (a real answer came, or it stayed open): the next loss starts the backoff afresh.
+  proved() {
+    clearTimeout(this.stableTimer);
+    if (this.stable || !this.isOpen) return;
+    this.stable = true;
+    this.reconnector.succeeded();
+    this.onProved();
+  }
+
+  send(data) {
+    if (!this.isOpen) return false;
+    this.socket.send(data);
+    return true;
+  }
+
+  sendJson(message) {
+    return this.send(JSON.stringify(message));
+  }
+
+  // No more of this socket: closed quietly (leaving the page, or a refusal the page decided on), no retry.
+  stop(code = 1000) {
+    this.stopped = true;
+    this.reconnector.cancel();
+    clearTimeout(this.stableTimer);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(code);
   }
 }

@@ -1,8 +1,8 @@
 // The teacher socket (docs/protocol.md, "Server → teacher"): connect, hand each event on, and come back after
 // a loss with the backoff the student page uses too (live-socket.js).
 import { element, setText } from "../dom.js";
-import { CLOSE_CODES, RETRY_ERRORS } from "../definitions.js";
-import { REFUSAL_CLOSE_CODES, Reconnector, socketUrl } from "../live-socket.js";
+import { CLOSE_CODES } from "../definitions.js";
+import { LiveSocket } from "../live-socket.js";
 import { icon } from "../states.js";
 import { config } from "./config.js";
 import { link } from "./roster.js";
@@ -17,7 +17,6 @@ const RECONNECTING_TEXT = "Connection lost; cards show the last known state. Rec
 
 const box = document.getElementById("connection");
 const cards = document.getElementById("cards");
-const state = { socket: null, refused: false };
 let onEvent = () => {};
 
 // #connection is a live region: its words change only when the status does (one announcement per change),
@@ -36,41 +35,24 @@ function setConnection(status, text, countdown = "", extra = []) {
   cards.classList.toggle("is-stale", status !== "open");
 }
 
-const reconnector = new Reconnector({
-  connect,
-  onCountdown: (seconds) => setConnection("reconnecting", RECONNECTING_TEXT, ` in ${seconds} s…`),
-});
-
-function connect() {
-  reconnector.cancel();
+const socket = new LiveSocket({
+  path: config.wsPath,
   // Retries stay "reconnecting": flipping to "connecting" and back would be two announcements per attempt.
-  if (box.dataset.status === "reconnecting") setConnection("reconnecting", RECONNECTING_TEXT, " now…");
-  else setConnection("connecting", "Connecting…");
-  const socket = new WebSocket(socketUrl(config.wsPath));
-  state.socket = socket;
-  socket.addEventListener("message", (message) => {
-    if (state.socket !== socket) return; // a socket this page has already given up on
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (event.type !== "error") onEvent(event);
-    // A restarting server or an unreachable database closes with 4503 next, and the page comes back.
-    else if (!RETRY_ERRORS.has(event.code)) refuse(event.message, event.code === "not_authenticated");
-  });
-  socket.addEventListener("close", (closed) => {
-    if (state.socket !== socket) return;
-    state.socket = null;
+  onConnecting: () => {
+    if (box.dataset.status === "reconnecting") setConnection("reconnecting", RECONNECTING_TEXT, " now…");
+    else setConnection("connecting", "Connecting…");
+  },
+  onMessage: (event) => onEvent(event),
+  onLost: () => {
     link.live = false;
-    if (state.refused || REFUSAL_CLOSE_CODES.has(closed.code)) {
-      if (!state.refused) refuse(REFUSAL_MESSAGES[closed.code], closed.code === CLOSE_CODES.not_authenticated);
-      return;
-    }
-    reconnector.schedule();
-  });
-}
+  },
+  onCountdown: (seconds) => setConnection("reconnecting", RECONNECTING_TEXT, ` in ${seconds} s…`),
+  onRefused: (reason, code) => {
+    link.live = false;
+    const needsLogin = code === CLOSE_CODES.not_authenticated;
+    refuse(reason.message || REFUSAL_MESSAGES[code], needsLogin);
+  },
+});
 
 function loginLink() {
   const url = new URL(box.dataset.loginUrl || "/accounts/login/", location.href);
@@ -81,21 +63,18 @@ function loginLink() {
 }
 
 function refuse(message, needsLogin = false) {
-  state.refused = true;
-  link.live = false;
-  reconnector.cancel();
   const extra = needsLogin ? [document.createTextNode(" "), loginLink()] : [];
   setConnection("refused", `Not connected: ${message || "the server refused this page."}`, "", extra);
 }
 
 // A snapshot proves the socket works: the next loss starts the backoff afresh.
 export function connectionLive() {
-  reconnector.succeeded();
+  socket.proved();
   link.live = true;
   setConnection("open", "Live");
 }
 
 export function openConnection(handler) {
   onEvent = handler;
-  connect();
+  socket.connect();
 }

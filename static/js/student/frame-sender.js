@@ -1,0 +1,102 @@
+// Sends what the camera sees, paced by the server's answers: a JPEG frame, or (on-device.js) the face model's
+// measurements of one. The next message goes when the last one's feedback arrives, never sooner than the frame-rate
+// cap, and after ANSWER_TIMEOUT_MS without an answer anyway (docs/protocol.md, "Fresh frames, not a queue").
+
+// Feedback normally comes back well within this; after it, a message or its answer was lost, so send anyway.
+export const ANSWER_TIMEOUT_MS = 2000;
+// A few frames' worth: more waiting in the socket means the network is not keeping up, so skip a frame.
+const MAX_BUFFERED_BYTES = 256 * 1024;
+
+export class FrameSender {
+  // `source.capture(video)` makes one message (an ArrayBuffer, or null for none); `canSend()` says whether
+  // the camera is on and the socket open; `socket` is the page's LiveSocket.
+  constructor({ maxFps, camera, socket, canSend }) {
+    this.minGapMs = 1000 / Math.max(1, Number(maxFps) || 10);
+    Object.assign(this, { camera, socket, canSend });
+    this.source = null;
+    this.timer = null;
+    this.lastSentAt = -Infinity;
+    this.awaitingAnswer = false;
+    this.capturing = false;
+    this.sent = 0;
+  }
+
+  // What to send from now on; the next message is made by it.
+  use(source) {
+    this.source = source;
+  }
+
+  // The next message, when its time comes; nothing while the page cannot send.
+  schedule() {
+    clearTimeout(this.timer);
+    if (!this.ready()) return;
+    const gap = this.awaitingAnswer ? Math.max(ANSWER_TIMEOUT_MS, this.minGapMs) : this.minGapMs;
+    const wait = Math.max(0, this.lastSentAt + gap - performance.now());
+    this.timer = setTimeout(() => this.sendNext(), wait);
+  }
+
+  // The server answered (feedback or an error about the last message): the next may go.
+  answered() {
+    this.awaitingAnswer = false;
+    this.schedule();
+  }
+
+  // A new socket, or a resumed camera: nothing is outstanding.
+  restart() {
+    this.awaitingAnswer = false;
+    this.schedule();
+  }
+
+  stop() {
+    clearTimeout(this.timer);
+    this.awaitingAnswer = false;
+  }
+
+  ready() {
+    return this.source !== null && this.canSend();
+  }
+
+  async sendNext() {
+    if (!this.ready() || this.capturing) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES || !this.camera.ready) {
+      this.timer = setTimeout(() => this.sendNext(), this.minGapMs);
+      return;
+    }
+    const source = this.source;
+    this.capturing = true;
+    this.lastSentAt = performance.now();
+    try {
+      const message = await source.capture(this.camera.video);
+      // The page may have paused, lost its socket or changed what it sends while the message was being made.
+      if (message && this.ready() && source === this.source && this.socket.send(message)) {
+        this.awaitingAnswer = true;
+        this.sent += 1;
+      }
+    } finally {
+      this.capturing = false;
+    }
+    this.schedule();
+  }
+}
+
+// Camera frames as JPEG, at most `width` pixels wide (never wider than the camera gives: enlarging adds bytes,
+// not detail), for the server to analyse.
+export class JpegFrames {
+  constructor({ width, quality }) {
+    this.width = Number(width) || 640;
+    this.quality = Number(quality) || 0.7;
+    this.canvas = document.createElement("canvas");
+  }
+
+  capture(video) {
+    const width = Math.min(this.width, video.videoWidth);
+    const height = Math.round((video.videoHeight * width) / video.videoWidth);
+    if (this.canvas.width !== width) this.canvas.width = width;
+    if (this.canvas.height !== height) this.canvas.height = height;
+    this.canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", this.quality))
+      // Sent as bytes, not as the Blob: the browser's developer tools (and so a school's IT person checking what
+      // the page sends) see the content of binary messages sent from an ArrayBuffer, not of those sent from a Blob.
+      .then((blob) => blob?.arrayBuffer() ?? null);
+  }
+}
