@@ -296,7 +296,7 @@ function onMessage(message) {
       socket.proved();
       // A frame in flight when the student paused is counted, but the page keeps showing the pause.
       view.feedback(message, page.camera === "on");
-      sender.answered();
+      sender.answered(message.fair_fps);
       break;
     case "resumed":
       socket.proved();

@@ -11,7 +11,8 @@ export class FrameSender {
   // `source.capture(video)` makes one message (an ArrayBuffer, or null for none); `canSend()` says whether
   // the camera is on and the socket open; `socket` is the page's LiveSocket.
   constructor({ maxFps, camera, socket, canSend }) {
-    this.minGapMs = 1000 / Math.max(1, Number(maxFps) || 10);
+    this.capGapMs = 1000 / Math.max(1, Number(maxFps) || 10);
+    this.minGapMs = this.capGapMs;
     Object.assign(this, { camera, socket, canSend });
     this.source = null;
     this.timer = null;
@@ -35,8 +36,10 @@ export class FrameSender {
     this.timer = setTimeout(() => this.sendNext(), wait);
   }
 
-  // The server answered (feedback or an error about the last message): the next may go.
-  answered() {
+  // The server answered (feedback or an error about the last message): the next may go. A saturated server
+  // names each student's fair share (`fairFps`, docs/protocol.md); sending faster would only be replaced.
+  answered(fairFps = null) {
+    this.minGapMs = fairFps > 0 ? Math.max(this.capGapMs, 1000 / fairFps) : this.capGapMs;
     this.awaitingAnswer = false;
     this.schedule();
   }
