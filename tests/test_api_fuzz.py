@@ -16,6 +16,20 @@ from session_clock import at
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 
+@pytest.fixture(autouse=True)
+def one_connection_for_the_test():
+    """Django closes the database connection as a request starts and finishes; the test's own transaction lives on
+    it. Django's test client holds that back the same way while it makes a request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def who(request, student, teacher, classroom, make_session, make_sample):
     """The Authorization header of each kind of caller; the student has a session with samples in the class."""

@@ -74,10 +74,12 @@ async def test_it_keeps_two_streams_apart_when_the_database_was_down_as_the_firs
     frames = [jpeg for _, jpeg in face_frames]
     try:
         first = StudentClient()
-        streaming = asyncio.ensure_future(first.stream(server, path, tokens["ann"], frames, fps=8, seconds=6))
-        await asyncio.sleep(4)
-        outage_database.go_down()
+        streaming = asyncio.ensure_future(first.stream(server, path, tokens["ann"], frames, fps=8, seconds=9))
+        await asyncio.sleep(2)
+        outage_database.go_down()  # for the last 7 s of the first stream, its end, and a new socket
         await streaming  # the socket closes with the database down: the session cannot end yet
+        # Feedback never depended on the database: every frame was answered through the outage.
+        assert first.feedback == first.sent and first.errors == [] and first.close_code in (None, 1000)
 
         refused = StudentClient()
         await refused.stream(server, path, tokens["bob"], frames, fps=8, seconds=1)
@@ -101,6 +103,7 @@ async def test_it_keeps_two_streams_apart_when_the_database_was_down_as_the_firs
         sessions
     assert (first_status, first_frames) == ("ended", first.feedback)
     assert (status, frames_analysed) == ("ended", second.feedback)
-    assert first_samples >= 5 and samples >= 3
+    # A sample a second, most of them taken while the database was down: none lost.
+    assert first_samples >= 8 and samples >= 3
     assert first_end <= second_start
     assert "Traceback" not in server.log().split("could not", 1)[0]
