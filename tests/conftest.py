@@ -130,6 +130,14 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
         _skipped.append((report.nodeid, _skip_reason(report)))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # With pytest-xdist (make test runs two workers), every test that reads the shared-data evaluation runs on one
+    # worker, so the evaluation (about a minute and a half of model time) is computed once, not once per worker.
+    for item in items:
+        if "evaluation_report" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("evaluation"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _flag("SMARTSESSION_FORBID_SKIPS") and _skipped and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -24,14 +24,14 @@ GUARD_VARIABLES = (
 )
 
 
-def run_pytest(tmp_path: Path, test_source: str, **env: str) -> subprocess.CompletedProcess:
+def run_pytest(tmp_path: Path, test_source: str, *options: str, **env: str) -> subprocess.CompletedProcess:
     for helper in ("conftest.py", "browser_fixtures.py"):
         shutil.copyfile(REPO_ROOT / "tests" / helper, tmp_path / helper)
     (tmp_path / "test_case.py").write_text(test_source)
     run_env = {name: value for name, value in os.environ.items() if name not in GUARD_VARIABLES}
     run_env.update(env, PYTHONPATH=str(REPO_ROOT), DJANGO_SETTINGS_MODULE="smartsession.settings")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function", "-ra", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function", "-ra", *options, str(tmp_path)],
         cwd=tmp_path,
         env=run_env,
         capture_output=True,
@@ -62,6 +62,16 @@ def test_it_fails_the_run_and_names_the_skipped_tests_when_skips_are_forbidden(t
     assert result.returncode == 1, result.stdout
     assert "SMARTSESSION_FORBID_SKIPS=1: skipped tests fail this run" in result.stdout
     assert "SKIPPED test_case.py::test_skips: Skipped: nothing to test against here" in result.stdout
+
+
+def test_it_fails_the_run_on_workers_too(tmp_path):
+    # make test runs the suite on two pytest-xdist workers; their skips reach the guard in the main process.
+    (tmp_path / "test_other.py").write_text(ONE_PASS_ONE_SKIP)
+    result = run_pytest(tmp_path, ONE_PASS_ONE_SKIP, "-n", "2", SMARTSESSION_FORBID_SKIPS="1")
+    assert result.returncode == 1, result.stdout
+    assert "2 passed, 2 skipped" in result.stdout
+    assert "SKIPPED test_case.py::test_skips: Skipped: nothing to test against here" in result.stdout
+    assert "SKIPPED test_other.py::test_skips: Skipped: nothing to test against here" in result.stdout
 
 
 def test_it_counts_a_module_skipped_at_import_when_skips_are_forbidden(tmp_path):

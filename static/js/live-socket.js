@@ -147,7 +147,10 @@ export class LiveSocket {
     clearTimeout(this.stableTimer);
     this.socket = null;
     if (this.stopped) return;
-    const reason = this.closing ?? { code: `close_${code}`, message: "" };
+    // A retry that fails silently (the server still down) keeps the reason of the loss it is retrying, so the page
+    // goes on saying "the server is restarting" rather than a bare "connection lost".
+    const retrying = this.lastReason && !this.stable && !REFUSAL_CLOSE_CODES.has(code);
+    const reason = this.closing ?? (retrying ? this.lastReason : { code: `close_${code}`, message: "" });
     this.lastReason = reason;
     if (REFUSAL_CLOSE_CODES.has(code)) {
       this.stopped = true;
@@ -163,6 +166,7 @@ export class LiveSocket {
     clearTimeout(this.stableTimer);
     if (this.stable || !this.isOpen) return;
     this.stable = true;
+    this.lastReason = null;
     this.reconnector.succeeded();
     this.onProved();
   }
