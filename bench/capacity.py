@@ -1,6 +1,6 @@
 """`make bench`: how many students one server keeps, measured for real in one run, written to docs/performance.md.
 
-    .venv/bin/python -m bench.capacity [--out docs/performance.md] [--readme README.md]
+    .venv/bin/python -m bench.capacity [--out docs/performance.md] [--readme README.md] [--sizing docs/deployment.md]
     .venv/bin/python -m bench.capacity --smoke --out var/performance-smoke.md   # every section at tiny sizes
 
 Everything runs on this machine: a private redis-server (the Redis channel layer, as deployed), Daphne processes
@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.document import QUIET_LOAD, render, write_readme_block
+from bench.document import QUIET_LOAD, render, write_readme_block, write_sizing_block
 from bench.generate import generate
 from bench.servers import REPO_ROOT, Daphne, NaiveServer, PrivateRedis, ServerProcess
 
@@ -518,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "performance.md",
                         help="Where the document goes (default docs/performance.md).")
     parser.add_argument("--readme", type=Path, help="Also write the capacity lines of this README (make bench does).")
+    parser.add_argument("--sizing", type=Path,
+                        help="Also write the sizing figures of this deployment guide (make bench does).")
     parser.add_argument("--smoke", action="store_true",
                         help="Every section at tiny sizes, in well under a minute: counts, not timings.")
     options = parser.parse_args(argv)
@@ -534,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     if options.readme:
         write_readme_block(options.readme, data)
         say(f"Wrote the capacity lines of {options.readme}")
+    if options.sizing:
+        write_sizing_block(options.sizing, data)
+        say(f"Wrote the sizing figures of {options.sizing}")
     return 0
 
 

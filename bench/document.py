@@ -16,6 +16,10 @@ DATA_BEGIN = "<!-- make bench data"
 DATA_END = "-->"
 README_BEGIN = "<!-- make bench: begin (written by make bench from docs/performance.md) -->"
 README_END = "<!-- make bench: end -->"
+SIZING_BEGIN = "<!-- make bench sizing: begin (written by make bench from docs/performance.md) -->"
+SIZING_END = "<!-- make bench sizing: end -->"
+# The servers docs/deployment.md sizes, by cores; two processes at least, so a rolling restart keeps a server.
+SIZING_CORES = (2, 4, 8)
 README_WIDTH = 115
 # A machine with a 1-minute load average under this is quiet enough to measure on.
 QUIET_LOAD = 0.5
@@ -330,10 +334,58 @@ def readme_block(data: dict[str, Any] | None) -> str:
     )
 
 
-def write_readme_block(readme: Path, data: dict[str, Any]) -> None:
-    text = readme.read_text()
-    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), re.DOTALL)
+def processes_recommended(data: dict[str, Any]) -> bool:
+    """Whether section 7 found one process per core better than one process with a thread per core."""
+    runs = data["processes_vs_threads"]
+    return runs["processes"]["students"] > runs["threads"]["students"] * 1.05
+
+
+def sizing_block(data: dict[str, Any] | None) -> str:
+    """docs/deployment.md's sizing figures and table, every number taken from the document's data."""
+    if data is None:
+        return textwrap.fill(NOT_MEASURED.replace("docs/performance.md](docs/performance.md)",
+                                                  "docs/performance.md](performance.md)"),
+                             README_WIDTH, break_long_words=False, break_on_hyphens=False)
+    cores, pace, device = data["machine"]["cores"], data["page_pace"], data["on_device"]
+    criteria, nearly_full = data["criteria"], data["levels"][1]
+    frames_per_core, device_per_core = per_core(pace["students"], cores), per_core(device["students"], cores)
+    growth = (nearly_full["server_rss_mb_end"] - nearly_full["server_rss_mb_start"]) / max(1, nearly_full["students"])
+    runs = data["processes_vs_threads"]
+    processes = processes_recommended(data)
+    text = textwrap.fill(
+        f"**Measured capacity: {frames_per_core:g} students per CPU core** streaming at the student page's pace "
+        f"({fmt(criteria['page_fps'])} frames a second; each served {criteria['min_student_fps']:g} fps or more, p95 "
+        f"at most {criteria['max_p95_ms']:g} ms): {_capacity(pace)} on a {cores}-core server ({data['machine']['cpu_model']}), "
+        f"measured by `make bench` on {data['written_at'][:10]} ([performance.md](performance.md)). With on-device "
+        f"analysis (a class setting: the students' browsers run the face model) it is **{device_per_core:g} per "
+        f"core**. Each streaming student added {fmt(growth, 1)} MB to the server's memory. On that machine "
+        f"{'one process per core' if processes else 'one process with a vision thread per core'} kept more students "
+        f"({_capacity(runs['processes'] if processes else runs['threads'])} against "
+        f"{_capacity(runs['threads'] if processes else runs['processes'])}), so the table "
+        f"{'runs a Daphne process per core with one vision thread each' if processes else 'runs two Daphne processes (a rolling restart needs two) with the cores shared out as vision threads'}. "
+        "More cores are extrapolated from the measured per-core figure: face analysis is nearly all of the work.",
+        README_WIDTH, break_long_words=False, break_on_hyphens=False)
+    rows = ["| cores | students streaming frames | students with on-device analysis | Daphne processes "
+            "(`DAPHNE_PORTS`) | `VISION_WORKERS` each |", "|---:|---:|---:|---:|---:|"]
+    for server_cores in SIZING_CORES:
+        daphnes = server_cores if processes else 2
+        rows.append(f"| {server_cores} | {int(frames_per_core * server_cores)} | {int(device_per_core * server_cores)} "
+                    f"| {daphnes} | {max(1, server_cores // daphnes)} |")
+    return text + "\n\n" + "\n".join(rows)
+
+
+def _write_block(path: Path, begin: str, end: str, body: str) -> None:
+    text = path.read_text()
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise SystemExit(f"{readme} has no capacity block ({README_BEGIN} ... {README_END}) to write.")
-    block = f"{README_BEGIN}\n{readme_block(data)}\n{README_END}"
-    readme.write_text(pattern.sub(lambda match: block, text, count=1))
+        raise SystemExit(f"{path} has no block ({begin} ... {end}) for make bench to write.")
+    block = f"{begin}\n{body}\n{end}"
+    path.write_text(pattern.sub(lambda match: block, text, count=1))
+
+
+def write_readme_block(readme: Path, data: dict[str, Any]) -> None:
+    _write_block(readme, README_BEGIN, README_END, readme_block(data))
+
+
+def write_sizing_block(guide: Path, data: dict[str, Any]) -> None:
+    _write_block(guide, SIZING_BEGIN, SIZING_END, sizing_block(data))

@@ -11,7 +11,8 @@ import subprocess
 import pytest
 from browser_fixtures import REPO_ROOT
 
-from bench.document import README_BEGIN, README_END, per_core, read_data, readme_block, write_readme_block
+from bench.document import (README_BEGIN, README_END, SIZING_BEGIN, SIZING_END, per_core, processes_recommended,
+                            read_data, readme_block, sizing_block, write_readme_block, write_sizing_block)
 from vision.measurements import MESSAGE_BYTES_WITH_FACE
 
 pytestmark = pytest.mark.slow
@@ -120,4 +121,26 @@ def test_it_writes_the_readme_lines_from_the_document(smoke, tmp_path):
     students_per_core = per_core(data["page_pace"]["students"], data["machine"]["cores"])
     assert f"**{students_per_core:g} per core**" in " ".join(readme_block(data).split()), "wrapped lines read as one"
     before, after = original.split(README_BEGIN)[0], original.split(README_END)[1]
+    assert written.startswith(before) and written.endswith(after), "nothing else changes"
+
+
+def test_it_writes_the_deployment_guides_sizing_from_the_document(smoke, tmp_path):
+    _, data, _ = smoke
+    guide = tmp_path / "deployment.md"
+    original = (REPO_ROOT / "docs" / "deployment.md").read_text()
+    guide.write_text(original)
+
+    write_sizing_block(guide, data)
+
+    written = guide.read_text()
+    block = sizing_block(data)
+    assert f"{SIZING_BEGIN}\n{block}\n{SIZING_END}" in written
+    frames_per_core = per_core(data["page_pace"]["students"], data["machine"]["cores"])
+    assert f"**Measured capacity: {frames_per_core:g} students per CPU core**" in " ".join(block.split())
+    eight_cores = next(line for line in block.splitlines() if line.startswith("| 8 |"))
+    students, _, daphnes, threads = (int(cell) for cell in eight_cores.strip("|").split("|")[1:5])
+    assert students == int(frames_per_core * 8)
+    # Section 7's finding decides the layout; either way processes x vision threads make the cores.
+    assert (daphnes, threads) == ((8, 1) if processes_recommended(data) else (2, 4)), eight_cores
+    before, after = original.split(SIZING_BEGIN)[0], original.split(SIZING_END)[1]
     assert written.startswith(before) and written.endswith(after), "nothing else changes"
