@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vision.decode import FrameError
+from vision.measurements import is_measurement
 from vision.tracker import Status, StudentTracker
 
 from .vision_pool import VisionPool
@@ -70,6 +71,11 @@ class Frame:
     t: float
     client_ts: Any = None  # echoed back as given
     socket: Any = field(default=None, repr=False, compare=False)  # where the answer goes
+
+    @property
+    def measured(self) -> bool:
+        """What the student's device measured (vision.measurements), not a picture."""
+        return isinstance(self.data, bytes) and is_measurement(self.data)
 
 
 ResultHandler = Callable[[Frame, Status, float], Awaitable[None]]

@@ -217,7 +217,9 @@ class StudentStream:
         current = frame.socket is self.socket  # a socket taken over meanwhile gets no answers
         feedback = {"type": "feedback", "frame": frame.number, "ts": frame.client_ts, **status.to_dict(),
                     "skipped": self._frames.take_skipped() if current else 0,
-                    "processing_ms": round(processing_ms, 1), "fair_fps": self._pool.load.fair_fps()}
+                    "processing_ms": round(processing_ms, 1),
+                    # Measurements never wait for the vision threads, so the threads' share is not theirs to follow.
+                    "fair_fps": None if frame.measured else self._pool.load.fair_fps()}
         loop = asyncio.get_running_loop()
         self.latest, self.latest_at = feedback, loop.time()
         if current:

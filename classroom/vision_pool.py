@@ -1,7 +1,7 @@
 """The vision threads: every frame's model call runs here, never on the event loop or Channels' sync thread.
 
 One MediaPipe landmarker per thread (about 24 MB each); MediaPipe releases the GIL, so the threads run in
-parallel. PoolLoad watches how busy the pool is and works out each student's fair share when it is saturated.
+parallel. PoolLoad watches how busy the threads are and works out each student's fair share when they are saturated.
 """
 
 from __future__ import annotations
@@ -21,43 +21,54 @@ from vision.tracker import Status, StudentTracker
 
 # The pool's load is judged over this long: long enough to smooth a burst, short enough to follow a class joining.
 LOAD_WINDOW_S = 3.0
+# The pool counts as saturated when its threads were busy this share of the window.
+SATURATED_BUSY_SHARE = 0.9
 # A fair share never tells a page to send less often than this: a student must still be seen.
 MIN_FAIR_FPS = 1.0
 
 
 class PoolLoad:
-    """What the vision pool served over the last LOAD_WINDOW_S, seen from the event loop: when frames wait in its
-    queue longer than they take to analyse, it is saturated, and each student's fair share is an equal part of
-    what it serves. Feedback then carries that share (fair_fps) and the pages send no faster, so nobody's
-    frames are skipped at the server and nobody can take more by sending faster."""
+    """How busy the vision threads were over the last LOAD_WINDOW_S, seen from the event loop. When they were busy
+    nearly all the time, each student's fair share is an equal part of what the threads can analyse (threads over
+    the mean time per frame). Feedback then carries that share (fair_fps) and the pages send no faster, so nobody's
+    frames are skipped at the server and nobody can take more by sending faster.
 
-    def __init__(self) -> None:
-        self._served: deque[tuple[float, int, float, float]] = deque()  # (finished, student, waited, took)
-        # Kept as the window moves, so fair_fps costs nothing per frame: sums and each student's frame count.
-        self._waited = self._took = 0.0
+    The share comes from the threads' capacity, never from the frames served: pages that follow a share send
+    fewer frames, and a share taken from those would fall round after round until the pool idled."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._served: deque[tuple[float, int, float]] = deque()  # (finished, student, took)
+        # Kept as the window moves, so fair_fps costs nothing per frame: the time taken and each student's frames.
+        self._took = 0.0
         self._students: Counter[int] = Counter()
 
-    def record(self, finished: float, student: int, *, waited_s: float, took_s: float) -> None:
-        self._served.append((finished, student, waited_s, took_s))
-        self._waited += waited_s
+    def record(self, finished: float, student: int, *, took_s: float) -> None:
+        self._served.append((finished, student, took_s))
         self._took += took_s
         self._students[student] += 1
-        while self._served[0][0] < finished - LOAD_WINDOW_S:
-            _, old_student, old_waited, old_took = self._served.popleft()
-            self._waited -= old_waited
+        self._forget_before(finished - LOAD_WINDOW_S)
+
+    def _forget_before(self, moment: float) -> None:
+        while self._served and self._served[0][0] < moment:
+            _, old_student, old_took = self._served.popleft()
             self._took -= old_took
             self._students[old_student] -= 1
             if not self._students[old_student]:
                 del self._students[old_student]
 
-    def fair_fps(self) -> float | None:
+    def fair_fps(self, now: float | None = None) -> float | None:
         """Frames a second each student can have now, or None while the pool keeps up with everyone."""
-        if len(self._served) < 2 or self._waited <= self._took:
+        now = time.perf_counter() if now is None else now
+        self._forget_before(now - LOAD_WINDOW_S)
+        if len(self._served) < 2 or self._took <= 0:
             return None
-        span = self._served[-1][0] - self._served[0][0]
-        if span <= 0:
+        first_finished, _, first_took = self._served[0]
+        span = min(LOAD_WINDOW_S, now - (first_finished - first_took))
+        if span <= 0 or self._took < SATURATED_BUSY_SHARE * span * self._workers:
             return None
-        return max(MIN_FAIR_FPS, round(len(self._served) / span / len(self._students), 1))
+        capacity_fps = self._workers * len(self._served) / self._took
+        return max(MIN_FAIR_FPS, round(capacity_fps / len(self._students), 1))
 
 
 class VisionPool:
@@ -76,7 +87,7 @@ class VisionPool:
         self._analyzers: list[FaceAnalyzer] = []
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vision")
-        self.load = PoolLoad()
+        self.load = PoolLoad(workers)
 
     def _analyzer(self) -> FaceAnalyzer:
         analyzer = getattr(self._local, "analyzer", None)
@@ -104,11 +115,10 @@ class VisionPool:
             # the hop to a vision thread and back, and no model call waits behind them.
             status, started, finished = self._analyze(data, t, tracker)
             return status, 1000 * (finished - started)
-        submitted = time.perf_counter()
         status, started, finished = await asyncio.get_running_loop().run_in_executor(
             self._executor, self._analyze, data, t, tracker
         )
-        self.load.record(finished, id(tracker), waited_s=started - submitted, took_s=finished - started)
+        self.load.record(finished, id(tracker), took_s=finished - started)
         return status, 1000 * (finished - started)
 
     def close(self) -> None:
