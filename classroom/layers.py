@@ -43,6 +43,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         # Leaving a group while Redis is unreachable (but not restarted) must still reach it, or a closed
         # socket's channel would stay in the group, filling up, until group_expiry.
         self._discards_missed: set[tuple[str, str]] = set()
+        # Joins while the layer is down or recovering: a recovery's replay may already have passed their group.
+        self._adds_missed: set[tuple[str, str]] = set()
         self._recovery_listeners: dict[str, RecoveryListener] = {}
         self._down_since: float | None = None
         self._next_try_at = 0.0
@@ -80,7 +82,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
     async def group_add(self, group: str, channel: str) -> None:
         self._groups_here[group].add(channel)
         self._discards_missed.discard((group, channel))
-        await self._unless_down(super().group_add(group, channel))
+        if not await self._unless_down(super().group_add(group, channel)):
+            self._adds_missed.add((group, channel))
 
     async def group_discard(self, group: str, channel: str) -> None:
         members = self._groups_here.get(group)
@@ -100,13 +103,15 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         """This process's group memberships (for tests and the readiness check)."""
         return {group: set(channels) for group, channels in self._groups_here.items()}
 
-    async def _unless_down(self, call: Awaitable[None]) -> None:
+    async def _unless_down(self, call: Awaitable[None]) -> bool:
+        """Whether Redis took the call; while it is away the call is dropped and counted."""
         if not await self._usable():
             call.close()  # never awaited: close the coroutine so Python does not warn about it
             self._dropped += 1
-            return
+            return False
         try:
             await call
+            return True
         except MaxConnectionsError:
             # Redis is fine; this process has every pooled connection busy at this instant. Drop this one
             # message (the next status replaces it) rather than take the layer down for everyone.
@@ -117,6 +122,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         except OUTAGE_ERRORS as error:
             self._dropped += 1
             self._went_down(error)
+        return False
 
     async def _usable(self) -> bool:
         """True when Redis answers: up all along, or back now (tried at most every PROBE_EVERY_S while down)."""
@@ -155,13 +161,20 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
         await self.close_pools()
         for index in range(self.ring_size):
             await self.connection(index).ping()
-        for group, channel in list(self._discards_missed):
-            await super().group_discard(group, channel)
-            self._discards_missed.discard((group, channel))
-        # A restarted Redis has no groups: write this process's memberships again before anyone sends.
+        # A restarted Redis has no groups: write this process's memberships again before anyone sends. Sockets
+        # join and leave meanwhile: what changed after the replay passed it is then written until nothing is left.
+        self._adds_missed.clear()
         for group, channels in list(self._groups_here.items()):
             for channel in list(channels):
                 await super().group_add(group, channel)
+        while self._adds_missed or self._discards_missed:
+            missed, joined = (self._adds_missed, True) if self._adds_missed else (self._discards_missed, False)
+            group, channel = next(iter(missed))
+            if joined and channel in self._groups_here.get(group, ()):
+                await super().group_add(group, channel)
+            elif not joined and channel not in self._groups_here.get(group, ()):
+                await super().group_discard(group, channel)
+            missed.discard((group, channel))  # only once Redis took it: an outage meanwhile keeps it for next time
 
     def _went_down(self, error: BaseException) -> None:
         if self._down_since is not None:

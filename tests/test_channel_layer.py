@@ -72,3 +72,48 @@ async def test_it_rides_out_a_redis_restart_and_writes_the_groups_again(private_
         assert layer.groups_here() == {"class.T.teachers": {member}}
     finally:
         await layer.close_pools()
+
+
+async def test_it_writes_a_group_joined_while_it_recovers(private_redis):
+    # Sockets open while a recovery writes the groups again: one that joins a new group after the replay passed
+    # must still be in it (a student's own group is always new), and one that leaves must be gone.
+    redis_server = private_redis
+    layer = ResilientRedisChannelLayer(hosts=[{"address": redis_server.url, "socket_timeout": 15}])
+    try:
+        early = [await layer.new_channel() for _ in range(300)]
+        for number, channel in enumerate(early):
+            await layer.group_add(f"class.T.student.{number}", channel)
+        redis_server.stop()
+        await layer.group_send("class.T.student.0", {"type": "student.update"})
+        assert not layer.available
+        redis_server.start()
+
+        late, leaver = await layer.new_channel(), early[-1]
+
+        async def join_during_the_replay():
+            # The replay writes the groups in order: once the first is back, it has passed the group list.
+            probe = ResilientRedisChannelLayer(hosts=[{"address": redis_server.url}])
+            try:
+                async with asyncio.timeout(10):
+                    while not await probe.connection(0).exists(layer._group_key("class.T.student.0")):
+                        await asyncio.sleep(0)
+                assert layer._recovering, "still replaying: the join and the leave come in the middle of it"
+                await layer.group_add("class.T.late", late)
+                await layer.group_discard("class.T.student.299", leaver)
+            finally:
+                await probe.close_pools()
+
+        async def recover():
+            async with asyncio.timeout(10):
+                while not layer.available:
+                    await layer.group_send("class.T.nobody", {"type": "student.update"})
+                    await asyncio.sleep(0.05)
+
+        await asyncio.gather(join_during_the_replay(), recover())
+        receiving = asyncio.ensure_future(layer.receive(late))
+        await layer.group_send("class.T.late", {"type": "student.update", "n": 1})
+        async with asyncio.timeout(5):
+            assert await receiving == {"type": "student.update", "n": 1}
+        assert not await layer.connection(0).zscore(layer._group_key("class.T.student.299"), leaver)
+    finally:
+        await layer.close_pools()
