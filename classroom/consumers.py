@@ -15,6 +15,7 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
@@ -87,10 +88,13 @@ class _LiveSocket(AsyncWebsocketConsumer):
         if self.scope.get("database_unavailable"):
             raise AccessDenied.unavailable()
         try:
-            return await database_sync_to_async(check)(user=self.scope["user"], **kwargs)
+            access = await database_sync_to_async(check)(user=self.scope["user"], **kwargs)
         except DatabaseError:
             logger.warning("database unavailable while opening %s", self.scope.get("path"), exc_info=True)
             raise AccessDenied.unavailable() from None
+        if live.registry.shutting_down:  # began while the database answered: this socket would never be closed
+            raise AccessDenied.restarting()
+        return access
 
 
 class StudentConsumer(_LiveSocket):
@@ -190,9 +194,14 @@ class StudentConsumer(_LiveSocket):
     async def snapshot_request(self, event: dict[str, Any]) -> None:
         """A teacher just connected somewhere: tell it where this student stands."""
         if self.current:
-            await self.channel_layer.send(
-                event["reply_to"], {"type": "snapshot.student", "student": self.stream.status_object()}
-            )
+            try:
+                await self.channel_layer.send(
+                    event["reply_to"], {"type": "snapshot.student", "student": self.stream.status_object()}
+                )
+            except ChannelFull:
+                # The teacher's channel is full (a class of hundreds answering at once, or a teacher far behind):
+                # this answer is dropped, not the student's socket; the class's next update brings the student.
+                pass
 
     # Changes made on the pages (classroom/services.py) reach a stream in progress through these.
 

@@ -30,20 +30,29 @@ class ServerError(FrameError):
     code = "server_error"
 
 
+# A client's capture times may run ahead of the time its socket has seen pass by no more than this: far more than
+# a page's jitter (or a recorded clip replayed faster than it was filmed, as the tests do), and a forged clock can
+# date its records at most this far into the future.
+MAX_CLIENT_LEAD_S = 60.0
+
+
 @dataclass
 class StreamClock:
     """Stream time in seconds for the tracker: the client's own `ts` (ms) when it sends one, else arrival.
 
-    A client can only bend its own record, but time must never run backwards for the tracker. A new
-    connection may come from a reloaded page whose clock starts again, so its first `ts` is anchored anew.
+    A client can only bend its own record, but time must never run backwards for the tracker, nor run ahead of
+    the connection's own time by more than MAX_CLIENT_LEAD_S. A new connection may come from a reloaded page
+    whose clock starts again, so its first `ts` is anchored anew.
     """
 
     _last_t: float | None = None
     _last_arrival: float | None = None
-    _client_origin: float | None = None  # stream time minus client seconds, fixed by the connection's first ts
+    # Fixed by the connection's first ts: (stream time minus client seconds, that frame's stream time and arrival).
+    _client_origin: float | None = None
+    _anchor: tuple[float, float] | None = None
 
     def new_connection(self) -> None:
-        self._client_origin = None
+        self._client_origin = self._anchor = None
 
     def time(self, arrived: float, client_ms: float | None) -> float:
         if client_ms is not None:
@@ -52,10 +61,14 @@ class StreamClock:
                 raise BadTimestamp("ts must be a number of milliseconds")
             if self._client_origin is None:
                 gap = 0.0 if self._last_arrival is None else max(0.0, arrived - self._last_arrival)
-                self._client_origin = (0.0 if self._last_t is None else self._last_t + gap) - client_ms / 1000.0
+                anchor_t = 0.0 if self._last_t is None else self._last_t + gap
+                self._client_origin, self._anchor = anchor_t - client_ms / 1000.0, (anchor_t, arrived)
             t = self._client_origin + client_ms / 1000.0
             if self._last_t is not None and t < self._last_t:
                 raise BadTimestamp("ts went backwards; send frames in the order they were captured")
+            anchor_t, anchor_arrival = self._anchor
+            if t - anchor_t > arrived - anchor_arrival + MAX_CLIENT_LEAD_S:
+                raise BadTimestamp("ts runs ahead of the time that has passed; send the capture time in milliseconds")
         elif self._last_t is None:
             t = 0.0
         else:
@@ -165,10 +178,6 @@ class WrongInput(FrameError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-# Where a stream's faces were analysed, as sessions record it (sessions_app.models.Session.Analysis).
-SERVER, DEVICE = "server", "device"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from vision.measurements import is_measurement, measurement_time
 from vision.tracker import Status, StudentTracker
 
 from .alerts import Alert, AlertPolicy
-from .frames import DEVICE, SERVER, Frame, LatestFrameStream, StreamClock, WrongInput
+from .frames import Frame, LatestFrameStream, StreamClock, WrongInput
 from .groups import teachers_group
 from .recording import SessionRecorder
 from .teacher_feed import TeacherFeed
@@ -169,7 +169,7 @@ class StudentStream:
         except FrameError as error:
             await self._on_frame_error(Frame(number, b"", 0.0, client_ts, socket), error)
             return
-        self.recorder.analysed_on(DEVICE if measured else SERVER)
+        self.recorder.analysed_on_device(measured)
         self._frames.submit(Frame(number=number, data=data, t=t, client_ts=client_ts, socket=socket))
 
     def _refused_input(self, measured: bool) -> FrameError | None:
@@ -225,6 +225,8 @@ class StudentStream:
         if current:
             await self._to_socket(feedback)
         self.recorder.on_status(frame.t, status)
+        if self.socket is None:
+            return  # answered after the student left: recorded, but the teachers were told they left
         await self.feed.changed(self)
         for alert in self.alerts.on_status(loop.time(), status.state, status.face):
             await self._send_alert(alert)
@@ -353,16 +355,12 @@ class LiveRegistry:
                 stream.ending.cancel()
         # Frames in flight are answered before the sockets close, so what a student saw is what is recorded.
         await asyncio.gather(*(stream.stop_frames() for stream in streams), return_exceptions=True)
-        for stream in streams:
-            if stream.socket is not None:
-                await stream.socket.restart()
-        for teacher in list(self.teachers):
-            await teacher.restart()
+        # One socket that fails to close must not keep the others open or their sessions unwritten.
+        closing = [stream.socket.restart() for stream in streams if stream.socket is not None]
+        await asyncio.gather(*closing, *(teacher.restart() for teacher in list(self.teachers)),
+                             return_exceptions=True)
         endings = [asyncio.ensure_future(self._end(stream)) for stream in streams]
         await asyncio.gather(*endings, *self._ending, return_exceptions=True)
-
-    def streams(self) -> list[StudentStream]:
-        return list(self._streams.values())
 
     def __len__(self) -> int:
         return len(self._streams)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -37,9 +38,8 @@ def _session_services():
 FLUSH_EVERY_S = 5.0
 # An hour of samples at one per 5 s; past that the oldest unsent samples go first.
 BUFFER_LIMIT = 720
-# Ending a session while the database is away is tried again this often, for as long as the buffer lasts.
+# Ending a session while the database is away is tried again this often, for as long as the buffer would last.
 FINISH_RETRY_EVERY_S = FLUSH_EVERY_S
-FINISH_RETRY_FOR_S = BUFFER_LIMIT * 5.0
 # One writer thread: the record of a class is small, and writes stay in the order they were made.
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
 
@@ -73,7 +73,7 @@ def _start_session(*, student_id: int, classroom_id: int, started_at: datetime, 
 
 
 def sample_seconds() -> float:
-    return float(getattr(settings, "SMARTSESSION_SAMPLE_SECONDS", 5))
+    return float(settings.SMARTSESSION_SAMPLE_SECONDS)
 
 
 class SessionRecorder:
@@ -91,7 +91,7 @@ class SessionRecorder:
         self._flushing: asyncio.Task | None = None
         self._ticker: asyncio.Task | None = None
         self._failing = False  # the last write failed: log again only once it works
-        self._analysed_on: list[str] = []  # "server" and/or "device", in the order the stream used them
+        self._sent = {"frames": False, "measurements": False}  # what the stream has sent so far
         self.erased = False
         # Lessons: a paused stretch, alerts waiting to be written, the newest sample's time, a sample due at once.
         self._paused_ticker: asyncio.Task | None = None
@@ -99,13 +99,12 @@ class SessionRecorder:
         self._recorded_until: datetime | None = None
         self._sample_now = False
 
-    def analysed_on(self, where: str) -> None:
-        """Where the next frame's face is analysed: "server" (a picture) or "device" (measurements)."""
-        if where not in self._analysed_on:
-            self._analysed_on.append(where)
+    def analysed_on_device(self, measured: bool) -> None:
+        """The next frame is measurements from the student's device (True) or a picture for the server (False)."""
+        self._sent["measurements" if measured else "frames"] = True
 
     def _analysis(self) -> str:
-        return self._analysed_on[0] if len(self._analysed_on) == 1 else "mixed" if self._analysed_on else "server"
+        return _session_services().analysis_mode(**self._sent)
 
     def _wall_time(self, t: float) -> datetime:
         origin_t, origin_wall = self._stream_origin
@@ -148,8 +147,8 @@ class SessionRecorder:
         if t >= self._next_sample_t or self._sample_now:
             self._sample_now = False  # the first frame after a pause ends the paused stretch exactly
             self._keep(self._sample(t, status))
-            while self._next_sample_t <= t:
-                self._next_sample_t += sample_seconds()
+            period = sample_seconds()
+            self._next_sample_t += period * (math.floor((t - self._next_sample_t) / period) + 1)
 
     # Pauses and alerts (sessions_app.services keeps the rules: what a paused sample holds, which lesson).
 
@@ -268,8 +267,8 @@ class SessionRecorder:
     async def finish(self) -> None:
         """The stream is over: record where it ended, write everything, end the session with its totals.
 
-        With the database away this keeps trying, every FINISH_RETRY_EVERY_S for FINISH_RETRY_FOR_S, so a
-        session is never left active with its samples unwritten just because the database blinked.
+        With the database away this keeps trying, every FINISH_RETRY_EVERY_S for as long as BUFFER_LIMIT samples
+        last, so a session is never left active with its samples unwritten just because the database blinked.
         """
         if self._ticker is not None:
             self._ticker.cancel()
@@ -283,7 +282,7 @@ class SessionRecorder:
         if self._recorded_until is None or self._wall_time(t) > self._recorded_until:
             self._keep(self._sample(t, status))
         loop = asyncio.get_running_loop()
-        give_up_at = loop.time() + FINISH_RETRY_FOR_S
+        give_up_at = loop.time() + BUFFER_LIMIT * sample_seconds()
         while not await self._write_and_end(ended_at=max(self._wall_time(t), self._recorded_until)):
             if loop.time() >= give_up_at:
                 log.error("session of student %s not ended: %d samples unwritten", self.student_id, len(self._buffer))

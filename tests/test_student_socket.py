@@ -106,6 +106,22 @@ async def test_it_refuses_a_timestamp_going_backwards(classroom, student, face_f
     await communicator.disconnect()
 
 
+async def test_it_refuses_a_clock_that_jumps_ahead_and_goes_on_answering(classroom, student, face_frames):
+    # A forged ts far in the future would date the student's records years ahead (and once stalled the server,
+    # stepping the sample clock forward five seconds at a time): more than a minute ahead of the socket's time is
+    # refused.
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    image = base64.b64encode(face_frames[0][1]).decode()
+    await communicator.send_json_to({"type": "frame", "image": image, "ts": 5000})
+    assert (await receive(communicator))["type"] == "feedback"
+    await communicator.send_json_to({"type": "frame", "image": image, "ts": 1e13})
+    error = await receive(communicator)
+    assert (error["code"], error["frame"]) == ("bad_ts", 2) and "ahead" in error["message"]
+    await communicator.send_json_to({"type": "frame", "image": image, "ts": 5100})
+    assert (await receive(communicator))["frame"] == 3, "the socket goes on"
+    await communicator.disconnect()
+
+
 async def test_it_keeps_only_the_newest_waiting_frame(classroom, student, face_frames):
     communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
     for _, frame in face_frames[:12]:
@@ -155,3 +171,29 @@ async def test_it_continues_a_students_blinks_after_a_quick_reconnect(classroom,
     assert (await stream(clip[:70]))["blinks"] == 1  # labelled blink 1 spans frames 33-47
     await asyncio.sleep(0.1)
     assert (await stream(clip[70:]))["blinks"] == 3  # and the clip has 3
+
+
+async def test_a_teachers_full_channel_drops_the_snapshot_answer_not_the_student(
+    classroom, student, face_frames, settings
+):
+    from channels.layers import channel_layers, get_channel_layer
+
+    from classroom.groups import students_group
+
+    # A channel holds 2 messages here (100 by default): a teacher that reads nothing fills up at the third.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
+                                           "CONFIG": {"capacity": 2}}}
+    channel_layers.backends.clear()
+    communicator, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await communicator.send_to(bytes_data=face_frames[0][1])
+    assert (await receive(communicator))["type"] == "feedback"
+
+    layer = get_channel_layer()
+    silent_teacher = await layer.new_channel()
+    for _ in range(4):
+        await layer.group_send(students_group(classroom.join_code), {"type": "snapshot.request",
+                                                                     "reply_to": silent_teacher})
+    await communicator.send_to(bytes_data=face_frames[1][1])
+    assert (await receive(communicator))["frame"] == 2, "the student's socket is still served"
+    assert (await layer.receive(silent_teacher))["type"] == "snapshot.student"
+    await communicator.disconnect()

@@ -89,6 +89,22 @@ async def test_it_tells_the_teacher_who_joins_streams_pauses_and_leaves(classroo
     await watcher.disconnect()
 
 
+async def test_a_frame_answered_after_the_student_left_does_not_bring_them_back(classroom, teacher, student,
+                                                                                 face_frames):
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    assert (await receive(watcher))["type"] == "snapshot"
+    pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await pupil.send_to(bytes_data=face_frames[0][1])
+    await receive_until(pupil, "feedback")
+    await pupil.send_to(bytes_data=face_frames[1][1])  # still being analysed as the student goes
+    await pupil.disconnect()
+
+    await receive_until(watcher, "student.left")
+    # The frame's answer comes after the teacher heard they left: it is recorded, but no update follows.
+    assert await watcher.receive_nothing(timeout=1.0), await receive(watcher)
+    await watcher.disconnect()
+
+
 async def test_it_alerts_the_teacher_when_a_student_stays_absent(classroom, teacher, student, nonface_jpeg, monkeypatch):
     monkeypatch.setattr(alert_rules, "HOLD_S", 0.3)  # the rule, not ten seconds of waiting
     watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
