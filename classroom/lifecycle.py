@@ -6,7 +6,8 @@
   Daphne alone would cancel every consumer at once and lose the samples not yet written.
 - At start-up and every STALE_CHECK_EVERY_S: sessions a crashed process left active are ended at their last
   sample (sessions_app.services.close_stale_sessions), so a kill -9 costs at most the samples of the last
-  recording.FLUSH_EVERY_S, and the session ends within STALE_AFTER + STALE_CHECK_EVERY_S of the crash.
+  recording.FLUSH_EVERY_S, and the session ends within SMARTSESSION_STALE_AFTER_SECONDS + STALE_CHECK_EVERY_S
+  of the crash.
 
 Only under Daphne's running Twisted reactor: test clients and management commands start none of this.
 """
@@ -17,7 +18,6 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import timedelta
 
 from . import live, recording
 
@@ -25,8 +25,6 @@ logger = logging.getLogger("smartsession.lifecycle")
 
 # A clean stop gets this long to write every record; past it the server stops anyway and says what is left.
 SHUTDOWN_TIMEOUT_S = 25.0
-# A session with no sample for this long belongs to no running stream (streams write every few seconds).
-STALE_AFTER = timedelta(minutes=2)
 STALE_CHECK_EVERY_S = 60.0
 
 
@@ -85,7 +83,7 @@ async def _close_stale_sessions_periodically() -> None:
 
     while True:
         try:
-            ended = await recording.run_in_writer(close_stale_sessions, idle_for=STALE_AFTER)
+            ended = await recording.run_in_writer(close_stale_sessions)
         except Exception:  # noqa: BLE001 - a database outage: the next round tries again
             logger.warning("could not close stale sessions; trying again in %.0f s", STALE_CHECK_EVERY_S)
         else:

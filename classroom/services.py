@@ -31,7 +31,7 @@ from .groups import (
 from .models import Classroom, Membership, generate_join_code, normalize_join_code, validate_time_zone
 from .roles import TEACHERS_GROUP, is_teacher
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("smartsession.classes")
 
 # A collision among 32**10 codes is so unlikely that a second try always succeeds in practice;
 # the limit only keeps a broken code generator from looping forever.

@@ -75,8 +75,6 @@ CLOSE_CODES = {
 }
 # Not "unavailable": the database or the server process comes back, and the page retries with its backoff.
 REFUSALS = ("not_authenticated", "forbidden", "not_found", "replaced")
-# The error codes sent just before a 4503 close (AccessDenied.unavailable, .restarting): news, not a refusal.
-RETRY_ERRORS = ("unavailable", "server_restarting")
 
 
 def page_definitions() -> dict:
@@ -85,5 +83,4 @@ def page_definitions() -> dict:
         "states": {name: asdict(info) for name, info in STATES.items()},
         "closeCodes": CLOSE_CODES,
         "refusals": list(REFUSALS),
-        "retryErrors": list(RETRY_ERRORS),
     }

@@ -14,7 +14,7 @@ from .groups import teachers_group
 if TYPE_CHECKING:
     from .live import StudentStream
 
-logger = logging.getLogger("smartsession.frames")
+logger = logging.getLogger("smartsession.teachers")
 
 # Teachers get at most this many updates per second per student; the newest status always gets out.
 TEACHER_UPDATES_PER_S = 4.0
@@ -53,11 +53,6 @@ class UpdateThrottle:
             logger.exception("a delayed teacher update failed")
         finally:
             self._flushing = None
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 class TeacherFeed:

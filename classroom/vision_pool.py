@@ -7,7 +7,6 @@ parallel. PoolLoad watches how busy the threads are and works out each student's
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections import Counter, deque
@@ -140,5 +139,5 @@ def vision_pool() -> VisionPool:
         if _pool is None:
             from django.conf import settings
 
-            _pool = VisionPool(getattr(settings, "VISION_WORKERS", None) or os.cpu_count() or 1)
+            _pool = VisionPool(settings.VISION_WORKERS)
         return _pool

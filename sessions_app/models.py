@@ -165,10 +165,6 @@ class Session(models.Model):
             return None
         return max(self.time_in_state, key=self.time_in_state.__getitem__)
 
-    @property
-    def paused_seconds(self) -> float:
-        return float(self.time_in_state.get(PAUSED, 0.0))
-
 
 class MetricSample(models.Model):
     """One snapshot of the live tracker's status, every SMARTSESSION_SAMPLE_SECONDS of a session.

@@ -92,6 +92,13 @@ def _is_member(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
     return classroom.memberships.filter(student=student).exists()
 
 
+def analysis_mode(*, frames: bool, measurements: bool) -> str:
+    """Session.Analysis of a stream that has sent pictures (frames), its device's measurements, or both."""
+    if measurements:
+        return Session.Analysis.MIXED if frames else Session.Analysis.DEVICE
+    return Session.Analysis.SERVER
+
+
 def session_start(
     *,
     student: AbstractBaseUser,
@@ -306,13 +313,16 @@ def _totals_from_samples(samples: list[MetricSample], *, started_at: datetime, e
     }
 
 
-def close_stale_sessions(*, idle_for: timedelta = timedelta(minutes=2)) -> int:
-    """Ends the active sessions with no sample for `idle_for` (left open by a crash); returns how many.
+def close_stale_sessions(*, idle_for: timedelta | None = None) -> int:
+    """Ends the active sessions with no sample for `idle_for` (default SMARTSESSION_STALE_AFTER_SECONDS: left open
+    by a crash); returns how many.
 
     Each ends at its newest sample's time (or its start when it has none), so the hours it sat open
     count neither in its duration nor in its blink rate. Lessons left with no stream for
     SMARTSESSION_LESSON_IDLE_MINUTES are closed too (lessons_close_idle).
     """
+    if idle_for is None:
+        idle_for = timedelta(seconds=settings.SMARTSESSION_STALE_AFTER_SECONDS)
     cutoff = timezone.now() - idle_for
     stale = (
         Session.objects.filter(status=Session.Status.ACTIVE)
@@ -566,7 +576,7 @@ def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> in
     the samples from after the lesson's end start a new session of the same student and class, in the lesson
     open then (or a new one), so nothing is recorded outside a lesson. Everything else is session_record_samples'
     to decide. A student no longer in the class records nothing more. None, and nothing stored, when the session
-    no longer exists (the student erased their records): the stream starts a new one for what follows.
+    no longer exists (the student erased their records): that stream then records nothing more.
     """
     if not samples:
         return session_id
@@ -575,7 +585,7 @@ def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> in
         return None
     lesson_ended_at = (
         session.lesson.ended_at
-        if session is not None and session.status == Session.Status.ENDED and session.lesson is not None
+        if session.status == Session.Status.ENDED and session.lesson is not None
         else None
     )
     if lesson_ended_at is None:
@@ -731,8 +741,8 @@ def personal_alerts(*, student: AbstractBaseUser) -> QuerySet[Alert]:
 def personal_records_erase(*, student: AbstractBaseUser) -> dict[str, int]:
     """Deletes every session, sample and alert of `student` and returns how many of each went.
 
-    A stream in progress carries on; what it records from now on is a new session. The log line says who asked
-    and how much went, never what it held.
+    A stream in progress carries on with its feedback but records nothing more; the student's next connection
+    starts a new session (classroom.recording). The log line says who asked and how much went, never what it held.
     """
     counts = {
         "sessions": Session.objects.filter(student=student).count(),

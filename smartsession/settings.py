@@ -301,9 +301,13 @@ if SMARTSESSION_RETENTION_DAYS < 0:
     raise ImproperlyConfigured(f"SMARTSESSION_RETENTION_DAYS must be 0 or more, not {SMARTSESSION_RETENTION_DAYS}.")
 # How often the live recorder stores a metric sample of each student's session: 720 rows an hour at 5 s,
 # fine enough for a chart of a lesson and small enough for a year of classes.
+# An active session with no sample for this long belongs to no running stream (a crashed server, a closed laptop)
+# and is ended (sessions_app.services.close_stale_sessions). Sampling and resuming must both stay well inside it.
+SMARTSESSION_STALE_AFTER_SECONDS = 120
 SMARTSESSION_SAMPLE_SECONDS = envint("SMARTSESSION_SAMPLE_SECONDS", 5)
-if SMARTSESSION_SAMPLE_SECONDS < 1:
-    raise ImproperlyConfigured(f"SMARTSESSION_SAMPLE_SECONDS must be at least 1, not {SMARTSESSION_SAMPLE_SECONDS}.")
+if not 1 <= SMARTSESSION_SAMPLE_SECONDS <= SMARTSESSION_STALE_AFTER_SECONDS // 2:
+    raise ImproperlyConfigured(f"SMARTSESSION_SAMPLE_SECONDS must be 1 to {SMARTSESSION_STALE_AFTER_SECONDS // 2}, "
+                               f"not {SMARTSESSION_SAMPLE_SECONDS}.")
 # A lesson with no student streaming for this long closes itself, at its last stream's end (sessions_app.services).
 SMARTSESSION_LESSON_IDLE_MINUTES = envint("SMARTSESSION_LESSON_IDLE_MINUTES", 10)
 if SMARTSESSION_LESSON_IDLE_MINUTES < 1:
@@ -314,8 +318,9 @@ if SMARTSESSION_LESSON_IDLE_MINUTES < 1:
 # A student whose socket drops and comes back to the same server process within this long continues their
 # stream (blink count, baselines, neutral pose, session); after it their session ends with its totals.
 SMARTSESSION_RESUME_SECONDS = envfloat("SMARTSESSION_RESUME_SECONDS", 30.0)
-if not 0 <= SMARTSESSION_RESUME_SECONDS <= 600:
-    raise ImproperlyConfigured(f"SMARTSESSION_RESUME_SECONDS must be 0 to 600, not {SMARTSESSION_RESUME_SECONDS}.")
+if not 0 <= SMARTSESSION_RESUME_SECONDS <= SMARTSESSION_STALE_AFTER_SECONDS / 2:
+    raise ImproperlyConfigured(f"SMARTSESSION_RESUME_SECONDS must be 0 to {SMARTSESSION_STALE_AFTER_SECONDS // 2}, "
+                               f"not {SMARTSESSION_RESUME_SECONDS}.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

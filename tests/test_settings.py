@@ -200,3 +200,12 @@ def test_it_rejects_a_bad_logging_or_lockout_value(variable):
     result = import_settings(**{variable: "0" if variable.endswith("LIMIT") else "xml"})
     assert result.returncode != 0
     assert variable in result.stderr
+
+
+@pytest.mark.parametrize("variable, value", [("SMARTSESSION_RESUME_SECONDS", "90"), ("SMARTSESSION_SAMPLE_SECONDS", "61")])
+def test_it_refuses_sampling_or_resuming_slower_than_the_stale_session_check(variable, value):
+    # A session with no sample for 2 minutes is ended as stale: a stream must sample, and a student resume, well
+    # inside that, or a live session would be ended under the student.
+    result = import_settings(**{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and f"{variable} must be" in result.stderr

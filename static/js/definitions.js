@@ -3,11 +3,9 @@
 const source = document.getElementById("smartsession-definitions");
 const definitions = source
   ? JSON.parse(source.textContent)
-  : { states: {}, closeCodes: {}, refusals: [], retryErrors: [] };
+  : { states: {}, closeCodes: {}, refusals: [] };
 
 export const STATES = definitions.states;
 export const CLOSE_CODES = definitions.closeCodes;
 // The close codes after which a page does not reconnect: the person has to do something first.
 export const REFUSAL_CLOSE_CODES = new Set(definitions.refusals.map((name) => CLOSE_CODES[name]));
-// The error messages a server sends before closing with "try again" (4503): the page reconnects after them.
-export const RETRY_ERRORS = new Set(definitions.retryErrors);

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.services import close_stale_sessions
@@ -12,9 +13,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--idle-minutes", type=float, default=2, help="End sessions with no sample for this long (default 2)."
-        )
+        default = settings.SMARTSESSION_STALE_AFTER_SECONDS / 60
+        parser.add_argument("--idle-minutes", type=float, default=default,
+                            help=f"End sessions with no sample for this long (default {default:g}).")
 
     def handle(self, *args, idle_minutes: float, **options) -> None:
         if idle_minutes <= 0:
