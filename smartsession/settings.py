@@ -199,6 +199,11 @@ if DATABASE_URL == _DEFAULT_DATABASE_URL:
 # CONN_MAX_AGE stays 0: under ASGI each request may run on a different thread, and Django
 # closes per-request connections; persistent connections there would pile up.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The recorder's thread, requests and management commands write at once. IMMEDIATE takes the write lock at
+    # the start of a transaction, so a writer waits its turn (up to `timeout` seconds) instead of failing at
+    # once with "database is locked" when a read in its transaction turns into a write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Unset: one process only, which is all `make run` and most tests need. Set: every Daphne
