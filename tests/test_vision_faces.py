@@ -47,3 +47,26 @@ def test_it_says_absent_on_a_clip_without_people(shared_testdata, analyzer):
     assert result["summary"]["face_frames"] == 0
     assert {frame["state"] for frame in result["frames"]} == {"absent"}
     assert result["frames"][-1]["engagement"] == 0
+
+
+@pytest.mark.parametrize("name, faces", [("pyfeat/multi_face.jpg", 2), ("aflw2000/image00050.jpg", 1),
+                                         (NON_FACE_IMAGES[0], 0)])
+def test_it_reads_exactly_what_mediapipes_own_detect_returns(name, faces, shared_testdata, analyzer):
+    # FaceAnalyzer.detect reads MediaPipe's C result as arrays instead of one Python object per landmark.
+    import numpy as np
+    from mediapipe.tasks.python.vision.core.image import Image, ImageFormat
+
+    from vision.media import read_frames
+
+    _, _, rgb = next(read_frames(shared_testdata / name))
+    ours = analyzer.detect(rgb)
+    theirs = analyzer._landmarker.detect(Image(image_format=ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+
+    assert len(ours.landmarks) == len(theirs.face_landmarks) == faces
+    for landmarks, face in zip(ours.landmarks, theirs.face_landmarks):
+        assert landmarks.shape == (478, 3)
+        assert np.array_equal(landmarks, [[point.x, point.y, point.z] for point in face])
+    assert ours.blendshapes == [{category.category_name: category.score for category in face}
+                                for face in theirs.face_blendshapes]
+    assert all(np.array_equal(a, b) for a, b in zip(ours.transformations, theirs.facial_transformation_matrixes))
+    assert len(ours.transformations) == len(theirs.facial_transformation_matrixes)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-import operator
+import ctypes
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from mediapipe.tasks.python.components.containers.landmark_c import MpNormalizedLandmarkC
 from mediapipe.tasks.python.core.base_options import BaseOptions
 from mediapipe.tasks.python.vision import FaceLandmarker, FaceLandmarkerOptions, RunningMode
 from mediapipe.tasks.python.vision.core.image import Image, ImageFormat
+from mediapipe.tasks.python.vision.face_landmarker import MpFaceLandmarkerResultC
 
 from . import signals
 from .model import load_model_bytes
@@ -48,6 +49,46 @@ class FaceSignals:
         return (self.ear_left + self.ear_right) / 2.0
 
 
+# MediaPipe's C landmark (x, y, z floats first, then visibility, presence and a name) read as three floats.
+_LANDMARK_XYZ = np.dtype({"names": ["xyz"], "formats": [(np.float32, 3)],
+                          "offsets": [MpNormalizedLandmarkC.x.offset], "itemsize": ctypes.sizeof(MpNormalizedLandmarkC)})
+assert (MpNormalizedLandmarkC.y.offset, MpNormalizedLandmarkC.z.offset) == (4, 8), "x, y, z must be packed floats"
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What the landmarker found, per face: its landmarks as a (478, 3) array of normalised x, y, z, its
+    blendshape scores by name and its 4x4 facial transformation matrix."""
+
+    landmarks: list[np.ndarray]
+    blendshapes: list[dict[str, float]]
+    transformations: list[np.ndarray]
+
+    @classmethod
+    def from_c(cls, result: MpFaceLandmarkerResultC) -> ModelResult:
+        """Copies out of MediaPipe's C result, which is freed after. FaceLandmarker.detect makes a Python object of
+        every landmark instead (478 a face), with the GIL held: under load, a third of a server's GIL time."""
+        landmarks = []
+        for index in range(result.face_landmarks_count):
+            face = result.face_landmarks[index]
+            if not face.landmarks_count:
+                landmarks.append(np.empty((0, 3)))
+                continue
+            size = face.landmarks_count * _LANDMARK_XYZ.itemsize
+            memory = (ctypes.c_char * size).from_address(ctypes.addressof(face.landmarks.contents))
+            landmarks.append(np.frombuffer(memory, dtype=_LANDMARK_XYZ)["xyz"].astype(np.float64))
+        blendshapes = []
+        for index in range(result.face_blendshapes_count):
+            categories = result.face_blendshapes[index]
+            blendshapes.append({
+                category.category_name.decode(): category.score
+                for category in categories.categories[:categories.categories_count]
+            })
+        transformations = [result.facial_transformation_matrixes[index].to_numpy()
+                           for index in range(result.facial_transformation_matrixes_count)]
+        return cls(landmarks, blendshapes, transformations)
+
+
 @dataclass(frozen=True)
 class FrameAnalysis:
     width: int
@@ -83,46 +124,49 @@ class FaceAnalyzer:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def detect(self, rgb: np.ndarray):
-        """Bare model inference on an HxWx3 uint8 RGB array (what `bench` compares our whole cost with)."""
-        return self._landmarker.detect(Image(image_format=ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+    def detect(self, rgb: np.ndarray) -> ModelResult:
+        """Bare model inference on an HxWx3 uint8 RGB array (what `bench` compares our whole cost with).
+
+        FaceLandmarker.detect's own call into MediaPipe's C library (mediapipe is pinned), with the result read as
+        arrays (ModelResult.from_c); tests/test_vision_face.py checks it against FaceLandmarker.detect."""
+        image = Image(image_format=ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        landmarker = self._landmarker
+        result = MpFaceLandmarkerResultC()
+        landmarker._lib.MpFaceLandmarkerDetectImage(landmarker._handle, image._image_ptr, None, ctypes.byref(result))
+        try:
+            return ModelResult.from_c(result)
+        finally:
+            landmarker._lib.MpFaceLandmarkerCloseResult(ctypes.byref(result))
 
     def analyze(self, rgb: np.ndarray) -> FrameAnalysis:
         return self.analysis_from_result(rgb, self.detect(rgb))
 
     @staticmethod
-    def analysis_from_result(rgb: np.ndarray, result) -> FrameAnalysis:
+    def analysis_from_result(rgb: np.ndarray, result: ModelResult) -> FrameAnalysis:
         """Our part of the work on the model's result: the signals of the main face."""
         height, width = rgb.shape[:2]
-        if not result.face_landmarks:
+        if not result.landmarks:
             return FrameAnalysis(width=width, height=height, faces=0, face=None)
-        # Only the largest face is analysed; its width is read from two cheek points before any conversion.
-        main = max(range(len(result.face_landmarks)), key=lambda index: _face_width(result.face_landmarks[index]))
-        landmarks = _to_pixels(result.face_landmarks[main], width, height)
+        # Only the largest face is analysed: the widest between its two cheek points.
+        main = max(range(len(result.landmarks)), key=lambda index: _face_width(result.landmarks[index]))
+        landmarks = result.landmarks[main] * np.array([width, height, width], dtype=np.float64)
         box = landmark_box(landmarks)
         face = face_signals(
             landmarks,
-            {category.category_name: category.score for category in result.face_blendshapes[main]},
-            result.facial_transformation_matrixes[main],
+            result.blendshapes[main],
+            result.transformations[main],
             box=box,
             brightness=signals.box_brightness(rgb, box),
         )
-        return FrameAnalysis(width=width, height=height, faces=len(result.face_landmarks), face=face)
+        return FrameAnalysis(width=width, height=height, faces=len(result.landmarks), face=face)
 
 
 # The mesh's left and right cheek contour points: their distance is the face's width.
 CHEEK_POINTS = (234, 454)
-_XYZ = operator.attrgetter("x", "y", "z")
 
 
-def _face_width(face) -> float:
-    return abs(face[CHEEK_POINTS[1]].x - face[CHEEK_POINTS[0]].x)
-
-
-def _to_pixels(face, width: int, height: int) -> np.ndarray:
-    """(478, 3) array of x, y in pixels and z on the x scale; fromiter skips building a tuple list."""
-    flat = np.fromiter(itertools.chain.from_iterable(map(_XYZ, face)), dtype=np.float64, count=3 * len(face))
-    return flat.reshape(-1, 3) * np.array([width, height, width], dtype=np.float64)
+def _face_width(normalised: np.ndarray) -> float:
+    return abs(normalised[CHEEK_POINTS[1], 0] - normalised[CHEEK_POINTS[0], 0])
 
 
 def landmark_box(landmarks: np.ndarray) -> tuple[int, int, int, int]:
