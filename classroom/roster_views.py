@@ -25,7 +25,7 @@ from .forms import RosterUploadForm, SignUpForm, SwitchForm
 from .join_limit import limit_code_guesses
 from .models import Classroom
 from .qr import qr_png, qr_svg
-from .roster import RosterFileError, invite_tokens, roster_import
+from .roster import RosterFileError, invite_tokens, is_plain_student, roster_import
 from .services import (
     classroom_self_signup,
     classroom_set_self_signup,
@@ -142,6 +142,12 @@ class InviteView(PasswordResetConfirmView):
     post_reset_login = True
     post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("home")
+
+    def get_user(self, uidb64):
+        # Only a student's account is ever invited (classroom.roster): a link that names any other account, even
+        # one printed before that rule, sets no password.
+        user = super().get_user(uidb64)
+        return user if user is not None and is_plain_student(user) else None
 
     def form_valid(self, form):
         response = super().form_valid(form)
