@@ -7,7 +7,6 @@ with the offset.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from sessions_app.models import Lesson
 from sessions_app.services import lesson_end as end_lesson
 from sessions_app.services import lesson_for_user
 from sessions_app.services import lesson_start as start_lesson
+from sessions_app.spreadsheet import csv_writer
 
 from .forms import LessonEndForm
 from .history_display import class_engagement_chart, format_duration
@@ -126,7 +126,7 @@ class _Echo:
 
 
 def _csv_response(rows: Iterable[list[str]], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
 
     def lines() -> Iterator[str]:
         for row in rows:
