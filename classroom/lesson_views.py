@@ -95,6 +95,7 @@ def lesson_page(request: HttpRequest, lesson_id: int) -> HttpResponse:
     for figures in report.students:
         states += [state for state in figures.time_in_state if state not in states]
     timeline = [{"t": point["t"], "engagement": point["engagement"]} for point in report.timeline]
+    names = {figures.student.pk: figures.name for figures in report.students}  # every alert's student is one
     with timezone.override(_time_zone(lesson)):
         return render(
             request,
@@ -112,7 +113,7 @@ def lesson_page(request: HttpRequest, lesson_id: int) -> HttpResponse:
                     }
                     for figures in report.students
                 ],
-                "alerts": [(alert, state_info(alert.kind)) for alert in report.alerts],
+                "alerts": [{"alert": alert, "student_name": names[alert.student_id]} for alert in report.alerts],
                 "charts": [class_engagement_chart(timeline)] if timeline else [],
                 "chart_samples": timeline,
                 "class_code": _class_links(request, lesson),

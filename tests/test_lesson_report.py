@@ -194,6 +194,29 @@ def lesson_with_two_students(classroom, student, other_student, make_sample):
     return session.lesson
 
 
+def test_it_shows_the_class_timeline_to_the_teacher_only(client, teacher, student, lesson_with_two_students):
+    client.force_login(teacher)
+    teachers = client.get(f"/lessons/{lesson_with_two_students.pk}/")
+    assert [point["engagement"] for point in teachers.context["report"].timeline] == [50.0]
+    assert 'id="lesson-timeline"' in teachers.content.decode()
+
+    client.force_login(student)
+    students = client.get(f"/lessons/{lesson_with_two_students.pk}/")
+    # The class's mean says something about every classmate: a student sees their own row and alerts only.
+    assert students.status_code == 200
+    assert students.context["report"].timeline == [] and students.context["chart_samples"] == []
+    page = students.content.decode()
+    assert 'id="lesson-timeline"' not in page and "Class engagement" not in page
+
+
+def test_it_names_each_alerts_student_as_everywhere_else(client, teacher, other_student, lesson_with_two_students):
+    other_student.first_name, other_student.last_name = "Olga", "Other"
+    other_student.save()
+    client.force_login(teacher)
+    page = client.get(f"/lessons/{lesson_with_two_students.pk}/").content.decode()
+    assert "<strong>Olga Other</strong>: Eyes closing" in page and "<strong>student</strong>: Eyes closing" in page
+
+
 def test_it_keeps_a_name_that_looks_like_a_formula_as_text_in_both_csv_files(
     client, teacher, student, lesson_with_two_students
 ):
