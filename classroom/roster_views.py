@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import (
     require_http_methods,
@@ -36,18 +37,16 @@ from .views import join_url, taught_classroom
 
 def _students_page(request: HttpRequest, classroom: Classroom, *, form: RosterUploadForm, problems=(), status=200):
     memberships = classroom.memberships.select_related("student").order_by("student__first_name", "student__username")
-    return render(
-        request,
-        "classroom/students.html",
-        {
-            "classroom": classroom,
-            "join_url": join_url(request, classroom),
-            "form": form,
-            "problems": problems,
-            "members": [(membership, student_display_name(membership.student)) for membership in memberships],
-        },
-        status=status,
-    )
+    context = {
+        "classroom": classroom,
+        "join_url": join_url(request, classroom),
+        "form": form,
+        "problems": problems,
+        "members": [(membership, student_display_name(membership.student)) for membership in memberships],
+    }
+    # When each student joined, on the class's calendar, as the class's other pages show times.
+    with timezone.override(classroom.time_zone):
+        return render(request, "classroom/students.html", context, status=status)
 
 
 @login_required

@@ -201,3 +201,17 @@ def test_it_finds_an_existing_account_whose_username_python_and_the_database_fol
     assert [(added.user, added.created, added.invite_url) for added in result.added] == [(greta, False, None)]
     assert get_user_model().objects.filter(username__iexact="straße").count() == 1
     assert "straße" in usernames_in(classroom)
+
+
+def test_it_shows_when_each_student_joined_in_the_class_time_zone(client, teacher, student, classroom):
+    from datetime import UTC, datetime
+
+    from classroom.services import classroom_set_time_zone
+
+    classroom_set_time_zone(classroom=classroom, time_zone="Pacific/Auckland")
+    # 20:00 UTC on 2 March is 09:00 on 3 March in Auckland.
+    joined = datetime(2026, 3, 2, 20, tzinfo=UTC)
+    Membership.objects.filter(classroom=classroom, student=student).update(joined_at=joined)
+    client.force_login(teacher)
+    page = client.get(f"/teach/{classroom.join_code}/students/").content.decode()
+    assert '2026-03-03T09:00:00+13:00">3 Mar 2026</time>' in page
