@@ -23,7 +23,7 @@ from django.views.decorators.http import (
 )
 
 from .forms import RosterUploadForm, SignUpForm, SwitchForm
-from .join_limit import limit_code_guesses
+from .join_limit import code_not_tried, limit_code_guesses
 from .models import Classroom
 from .qr import qr_png, qr_svg
 from .roster import RosterFileError, invite_tokens, is_plain_student, roster_import
@@ -162,19 +162,22 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("join")
     form = SignUpForm(request.POST or None, initial={"code": request.GET.get("code", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            membership = classroom_self_signup(
-                code=form.cleaned_data["code"],
-                username=form.cleaned_data["username"],
-                display_name=form.cleaned_data["display_name"],
-                password=form.cleaned_data["password1"],
-            )
-        except (Classroom.DoesNotExist, PermissionDenied):
-            # One answer for both, so the form tells nobody which codes exist.
-            form.add_error("code", "No class with this code takes sign-ups. Ask your teacher for an account.")
-        else:
-            login(request, membership.student, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome! You are in {membership.classroom.name}.")
-            return redirect("student-class", code=membership.classroom.join_code)
-    return render(request, "classroom/sign_up.html", {"form": form})
+    if request.method != "POST":
+        return render(request, "classroom/sign_up.html", {"form": form})
+    if not form.is_valid():
+        # A weak password or a taken username: the code was never tried, so this costs no guess.
+        return code_not_tried(render(request, "classroom/sign_up.html", {"form": form}))
+    try:
+        membership = classroom_self_signup(
+            code=form.cleaned_data["code"],
+            username=form.cleaned_data["username"],
+            display_name=form.cleaned_data["display_name"],
+            password=form.cleaned_data["password1"],
+        )
+    except (Classroom.DoesNotExist, PermissionDenied):
+        # One answer for both, so the form tells nobody which codes exist.
+        form.add_error("code", "No class with this code takes sign-ups. Ask your teacher for an account.")
+        return render(request, "classroom/sign_up.html", {"form": form})
+    login(request, membership.student, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, f"Welcome! You are in {membership.classroom.name}.")
+    return redirect("student-class", code=membership.classroom.join_code)
