@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import (
     require_http_methods,
@@ -26,7 +27,7 @@ from .forms import RosterUploadForm, SignUpForm, SwitchForm
 from .join_limit import code_not_tried, limit_code_guesses
 from .models import Classroom
 from .qr import qr_png, qr_svg
-from .roster import RosterFileError, invite_tokens, is_plain_student, roster_import
+from .roster import MAX_FILE_BYTES, RosterFileError, invite_tokens, is_plain_student, roster_import
 from .services import (
     classroom_self_signup,
     classroom_set_self_signup,
@@ -65,7 +66,8 @@ def class_students(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _students_page(request, classroom, form=form, status=400)
     try:
-        result = roster_import(classroom=classroom, data=form.cleaned_data["file"].read())
+        # One byte past the limit is enough for read_roster to refuse a file that is too big, without reading it all.
+        result = roster_import(classroom=classroom, data=form.cleaned_data["file"].read(MAX_FILE_BYTES + 1))
     except RosterFileError as error:
         form.add_error("file", str(error))
         return _students_page(request, classroom, form=form, status=400)
@@ -124,9 +126,10 @@ def join_link(request: HttpRequest, code: str) -> HttpResponse:
 
     The page for someone not logged in says nothing about the class, so it tells nobody whether a code exists.
     """
+    join_form = f"{reverse('join')}?{urlencode({'code': code})}"
     if request.user.is_authenticated:
-        return redirect(f"{reverse('join')}?code={code}")
-    return render(request, "classroom/join_landing.html", {"code": code, "next": f"{reverse('join')}?code={code}"})
+        return redirect(join_form)
+    return render(request, "classroom/join_landing.html", {"code": code, "next": join_form})
 
 
 class InviteView(PasswordResetConfirmView):

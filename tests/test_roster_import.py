@@ -203,6 +203,23 @@ def test_it_finds_an_existing_account_whose_username_python_and_the_database_fol
     assert "straße" in usernames_in(classroom)
 
 
+def test_it_reads_no_more_of_an_upload_than_it_may_take(client, teacher, classroom, monkeypatch):
+    from classroom import roster, roster_views
+
+    lengths_read = []
+    real_import = roster_views.roster_import
+
+    def recording_import(*, classroom, data):
+        lengths_read.append(len(data))
+        return real_import(classroom=classroom, data=data)
+
+    monkeypatch.setattr(roster_views, "roster_import", recording_import)
+    client.force_login(teacher)
+    response = upload(client, classroom, b"ada.l,Ada\n" * roster.MAX_FILE_BYTES)  # ten times the limit
+    assert response.status_code == 400 and "larger than 256 KB" in response.content.decode()
+    assert lengths_read == [roster.MAX_FILE_BYTES + 1]
+
+
 def test_it_shows_when_each_student_joined_in_the_class_time_zone(client, teacher, student, classroom):
     from datetime import UTC, datetime
 
