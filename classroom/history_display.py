@@ -10,10 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 from sessions_app.models import Lesson, Session
 
 from .services import student_display_name
 from .states import NOT_RECORDED, StateInfo, state_info
+
 
 def format_duration(seconds: float) -> str:
     """42 s, 4 min 10 s, 10 min, 1 h 5 min."""
@@ -33,6 +36,11 @@ class SessionRow:
     student_name: str
     duration: str
     dominant_state: StateInfo | None
+    time_zone: str  # its class's, as every page of that class shows times
+
+
+def session_time_zone(session: Session) -> str:
+    return session.classroom.time_zone if session.classroom is not None else timezone.get_default_timezone_name()
 
 
 def session_rows(sessions: Iterable[Session]) -> list[SessionRow]:
@@ -42,6 +50,7 @@ def session_rows(sessions: Iterable[Session]) -> list[SessionRow]:
             student_name=student_display_name(session.student),
             duration=format_duration(session.duration.total_seconds()),
             dominant_state=state_info(session.dominant_state) if session.dominant_state else None,
+            time_zone=session_time_zone(session),
         )
         for session in sessions
     ]

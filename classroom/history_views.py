@@ -27,7 +27,15 @@ from sessions_app.services import (
     sessions_visible_to,
 )
 
-from .history_display import SampleRow, chart_specs, format_duration, lesson_rows, session_rows, state_shares
+from .history_display import (
+    SampleRow,
+    chart_specs,
+    format_duration,
+    lesson_rows,
+    session_rows,
+    session_time_zone,
+    state_shares,
+)
 from .services import AccessDenied, student_display_name, teacher_access
 from .states import state_info
 from .views import http_error
@@ -46,20 +54,23 @@ def _history_page(request: HttpRequest, sessions: QuerySet[Session]) -> Page:
 def my_history(request: HttpRequest) -> HttpResponse:
     sessions = sessions_visible_to(request.user)
     page = _history_page(request, sessions)
-    return render(
-        request,
-        "classroom/history.html",
-        {
-            "title": "History",
-            "caption": "Sessions you may see, newest first",
-            "page_obj": page,
-            "rows": session_rows(page),
-            # A student's own history would repeat their name on every row.
-            "show_student": sessions.exclude(student=request.user).exists(),
-            "show_class": True,
-            "own_records": True,
-        },
-    )
+    rows = session_rows(page)
+    # Each row in its class's time zone, as the class's own pages show it; the page says which zone when all
+    # rows share one, and each time says its zone when they do not.
+    time_zones = {row.time_zone for row in rows}
+    context = {
+        "title": "History",
+        "caption": "Sessions you may see, newest first",
+        "page_obj": page,
+        "rows": rows,
+        # A student's own history would repeat their name on every row.
+        "show_student": sessions.exclude(student=request.user).exists(),
+        "show_class": True,
+        "own_records": True,
+        "mixed_time_zones": len(time_zones) > 1,
+    }
+    with timezone.override(time_zones.pop() if len(time_zones) == 1 else timezone.get_default_timezone_name()):
+        return render(request, "classroom/history.html", context)
 
 
 @login_required
@@ -158,6 +169,5 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
         "class_history_code": _class_history_code(request, session),
     }
     # A session of a class is shown in the class's time zone, as its lesson report is.
-    time_zone = session.classroom.time_zone if session.classroom is not None else timezone.get_default_timezone_name()
-    with timezone.override(time_zone):
+    with timezone.override(session_time_zone(session)):
         return render(request, "classroom/session.html", context)

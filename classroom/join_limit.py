@@ -1,8 +1,9 @@
 """Limits on guessing class codes at /join/ and /signup/: wrong codes per student and per client address.
 
 The counts live in the cache (settings.CACHES: Redis, shared by every Daphne process, when REDIS_URL is set)
-in fixed windows of SMARTSESSION_JOIN_GUESS_WINDOW_S. A join POST answered without a redirect to the class is
-a wrong guess (an unknown code, or one the student may not join); a successful join costs nothing, so a class
+in fixed windows of SMARTSESSION_JOIN_GUESS_WINDOW_S. A POST answered with its form again is a wrong guess (an
+unknown code, or one the student may not join) unless the view marks the answer with code_not_tried (the
+sign-up form refused for its password never looked the code up); a successful join costs nothing, so a class
 joining together from one school address is never slowed down.
 """
 
@@ -38,6 +39,15 @@ def _counters(request: HttpRequest, window: int) -> dict[str, int]:
     return counters
 
 
+CODE_NOT_TRIED = "smartsession_code_not_tried"
+
+
+def code_not_tried(response: HttpResponse) -> HttpResponse:
+    """`response`, marked as an answer that never looked the class code up: limit_code_guesses does not count it."""
+    setattr(response, CODE_NOT_TRIED, True)
+    return response
+
+
 def limit_code_guesses(template: str, form_class):
     """A view decorator: past either limit a POST is refused with 429, whatever code it carries, on the view's own
     page (`template` with its `form_class` form) saying how long to wait."""
@@ -53,7 +63,7 @@ def limit_code_guesses(template: str, form_class):
             if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
                 return _refusal(request, seconds_left, template, form_class)
             response = view(request, *args, **kwargs)
-            if response.status_code == 200:
+            if response.status_code == 200 and not getattr(response, CODE_NOT_TRIED, False):
                 for key in counters:
                     # Twice the window, so a count never expires while its window is still current.
                     cache.add(key, 0, timeout=2 * settings.SMARTSESSION_JOIN_GUESS_WINDOW_S)

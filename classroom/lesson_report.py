@@ -2,7 +2,7 @@
 
 Read-only and shaped for the report page and its two CSV files (classroom/lesson_views.py). Who may see
 what is decided by sessions_app.services (lesson_sessions_for_user, lesson_alerts_for_user): a student
-gets their own row and alerts only; the teacher gets every student, and who never came.
+gets their own row and alerts only; the teacher gets every student, who never came, and the class timeline.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class LessonReport:
     lesson: Lesson
     students: list[StudentFigures]  # by name; those who came first
     alerts: list[Alert]  # in time order
-    timeline: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]  # the whole class's engagement: empty unless shows_everyone
     bucket_s: int
     shows_everyone: bool  # the teacher's view: every member, including who never came
 
@@ -165,7 +165,8 @@ def lesson_report(*, lesson: Lesson, user: AnyUser) -> LessonReport:
         lesson=lesson,
         students=sorted(figures.values(), key=lambda item: (not item.attended, item.name.casefold(), item.student.pk)),
         alerts=alerts,
-        timeline=class_engagement_timeline(lesson_id=lesson.pk, bucket_s=bucket_s),
+        # The class's mean is about every student in it: the teacher's to see, not a student's.
+        timeline=class_engagement_timeline(lesson_id=lesson.pk, bucket_s=bucket_s) if shows_everyone else [],
         bucket_s=bucket_s,
         shows_everyone=shows_everyone,
     )

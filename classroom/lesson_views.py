@@ -7,9 +7,10 @@ with the offset.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import AsyncIterator, Generator
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -21,6 +22,7 @@ from sessions_app.models import Lesson
 from sessions_app.services import lesson_end as end_lesson
 from sessions_app.services import lesson_for_user
 from sessions_app.services import lesson_start as start_lesson
+from sessions_app.spreadsheet import csv_writer
 
 from .forms import LessonEndForm
 from .history_display import class_engagement_chart, format_duration
@@ -93,6 +95,7 @@ def lesson_page(request: HttpRequest, lesson_id: int) -> HttpResponse:
     for figures in report.students:
         states += [state for state in figures.time_in_state if state not in states]
     timeline = [{"t": point["t"], "engagement": point["engagement"]} for point in report.timeline]
+    names = {figures.student.pk: figures.name for figures in report.students}  # every alert's student is one
     with timezone.override(_time_zone(lesson)):
         return render(
             request,
@@ -110,7 +113,7 @@ def lesson_page(request: HttpRequest, lesson_id: int) -> HttpResponse:
                     }
                     for figures in report.students
                 ],
-                "alerts": [(alert, state_info(alert.kind)) for alert in report.alerts],
+                "alerts": [{"alert": alert, "student_name": names[alert.student_id]} for alert in report.alerts],
                 "charts": [class_engagement_chart(timeline)] if timeline else [],
                 "chart_samples": timeline,
                 "class_code": _class_links(request, lesson),
@@ -125,14 +128,33 @@ class _Echo:
         return value
 
 
-def _csv_response(rows: Iterable[list[str]], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+# Excel opens a CSV file without it as the local 8-bit code page, and garbles every accented name.
+BYTE_ORDER_MARK = "\ufeff"
+# Rows read from the database per trip to the sync thread while a CSV file streams.
+CSV_ROWS_PER_CHUNK = 500
 
-    def lines() -> Iterator[str]:
-        for row in rows:
-            yield writer.writerow(row)
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+def _csv_response(rows: Generator[list[str], None, None], filename: str) -> StreamingHttpResponse:
+    """A CSV download streamed from `rows` (read in the sync thread a chunk at a time, as Daphne sends them).
+
+    The response's iterator is asynchronous: given a sync one, Django under ASGI reads the whole file into memory
+    before it sends a byte.
+    """
+    writer = csv_writer(_Echo())
+
+    def next_chunk() -> str:
+        return "".join(writer.writerow(row) for row in itertools.islice(rows, CSV_ROWS_PER_CHUNK))
+
+    async def chunks() -> AsyncIterator[str]:
+        try:
+            yield BYTE_ORDER_MARK
+            while chunk := await sync_to_async(next_chunk)():
+                yield chunk
+        finally:
+            # A download cut short: the rows' database cursor is closed in the thread that opened it.
+            await sync_to_async(rows.close)()
+
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

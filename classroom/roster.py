@@ -7,7 +7,8 @@ with a bad row changes nothing: the teacher gets every problem with its line num
 New accounts get no password. Each gets an invite link instead (InviteTokenGenerator), shown once on a sheet
 the teacher prints; the student opens it, chooses a password and is in. The link works once (setting the
 password changes what it was signed with) and for INVITE_VALID_DAYS. Existing accounts are only added to
-the class: nothing about them changes.
+the class: nothing about them changes. Only students' accounts: a row naming a teacher, staff or a superuser
+is a bad row, and none of them ever gets an invite link.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_encode
 
 from .models import Classroom, Membership
+from .roles import is_teacher
+from .services import student_display_name
 
 # A school class is 20-40 students; a year group fits too. More is a mistake (the wrong file) or abuse.
 MAX_ROWS = 500
@@ -146,15 +148,17 @@ def _delimiter(text: str) -> str:
     return max(",;\t", key=first_line.count)
 
 
-def _check_rows(rows: list[RosterRow], classroom: Classroom) -> list[RowProblem]:
+def _check_rows(rows: list[RosterRow], classroom: Classroom) -> tuple[list[RowProblem], dict[int, AbstractBaseUser]]:
+    """Every row's problems, and the existing account each good row names (by line)."""
     User = get_user_model()
     username_field = User._meta.get_field(User.USERNAME_FIELD)
     problems = []
     if not rows:
-        return [RowProblem(1, "no students in the file: a row is username, display name, email (optional).")]
+        return [RowProblem(1, "no students in the file: a row is username, display name, email (optional).")], {}
     if len(rows) > MAX_ROWS:
-        return [RowProblem(rows[MAX_ROWS].line, f"more than {MAX_ROWS} students; split the file.")]
+        return [RowProblem(rows[MAX_ROWS].line, f"more than {MAX_ROWS} students; split the file.")], {}
     seen: dict[str, int] = {}
+    named: list[RosterRow] = []
     for row in rows:
         if not row.username:
             problems.append(RowProblem(row.line, "the username is empty."))
@@ -169,6 +173,7 @@ def _check_rows(rows: list[RosterRow], classroom: Classroom) -> list[RowProblem]
             problems.append(RowProblem(row.line, f"username {row.username!r} is also on line {seen[key]}."))
             continue
         seen[key] = row.line
+        named.append(row)
         if not row.display_name:
             problems.append(RowProblem(row.line, f"no display name for {row.username!r}."))
         elif len(row.display_name) > DISPLAY_NAME_MAX_LENGTH:
@@ -178,28 +183,60 @@ def _check_rows(rows: list[RosterRow], classroom: Classroom) -> list[RowProblem]
                 validate_email(row.email)
             except ValidationError:
                 problems.append(RowProblem(row.line, f"{row.email!r} is not an email address."))
-    existing = _existing_accounts(rows)
-    for row in rows:
-        user = existing.get(row.username.casefold())
-        if user is not None and user.pk == classroom.teacher_id:
+    existing: dict[int, AbstractBaseUser] = {}
+    for row in named:
+        accounts = _accounts_named(row.username)
+        user = _the_account(row.username, accounts)
+        if user is None and accounts:
+            problems.append(RowProblem(row.line, f"{row.username!r} matches more than one account; "
+                                                 "write the username exactly as it is."))
+        elif user is None:
+            continue
+        elif user.pk == classroom.teacher_id:
             problems.append(RowProblem(row.line, f"{row.username!r} is this class's teacher."))
-    return problems
+        elif not is_plain_student(user):
+            # A roster adds students. It never touches an account with more rights than its uploader's, nor
+            # prints a link that would set such an account's password.
+            problems.append(RowProblem(row.line, f"{row.username!r} is a teacher's or an administrator's account, "
+                                                 "not a student's."))
+        else:
+            existing[row.line] = user
+    problems.sort(key=lambda problem: problem.line)
+    return problems, existing
 
 
-def _existing_accounts(rows: list[RosterRow]) -> dict[str, AbstractBaseUser]:
-    """The accounts the rows name, by case-folded username: "Ana" in a file never makes a second "ana"."""
+def _accounts_named(username: str) -> list[AbstractBaseUser]:
+    """The accounts whose username is `username`, capital letters or not: "Ana" in a file never makes a second "ana".
+
+    The database compares both sides (iexact), so the exact username is always found, whatever its letters
+    ("straße"): folding here in Python would disagree with the database's own lower() and miss it.
+    """
     User = get_user_model()
-    wanted = {row.username.casefold() for row in rows if row.username}
-    accounts = User.objects.annotate(folded=Lower(User.USERNAME_FIELD)).filter(folded__in=wanted)
-    return {user.get_username().casefold(): user for user in accounts}
+    return list(User.objects.filter(**{f"{User.USERNAME_FIELD}__iexact": username}))
+
+
+def _the_account(username: str, accounts: list[AbstractBaseUser]) -> AbstractBaseUser | None:
+    """The one account a row means: the exact username if there is one, else the only one that differs in case."""
+    exact = [user for user in accounts if user.get_username() == username]
+    if exact:
+        return exact[0]
+    return accounts[0] if len(accounts) == 1 else None
+
+
+def is_plain_student(user: AbstractBaseUser) -> bool:
+    """Not staff, not a superuser, not a teacher: an account a teacher's roster may add to a class and invite."""
+    return not (user.is_staff or user.is_superuser or is_teacher(user))
 
 
 def _not_activated_and_only_yours(user: AbstractBaseUser, classroom: Classroom) -> bool:
-    """An account that never set a password or logged in, in no class of another teacher's.
+    """A student's account that never set a password or logged in, in no class of another teacher's.
 
     Such an account is one a teacher's import made and whose invite was lost: importing it again prints a
-    new link. An account someone already uses, or that another teacher manages, never gets one from here.
+    new link. An account someone already uses, that another teacher manages, or that was switched off never
+    gets one from here.
     """
+    if not (user.is_active and is_plain_student(user)):
+        return False
     if user.has_usable_password() or user.last_login is not None:
         return False
     return not user.memberships.exclude(classroom__teacher_id=classroom.teacher_id).exists()
@@ -208,14 +245,14 @@ def _not_activated_and_only_yours(user: AbstractBaseUser, classroom: Classroom) 
 def roster_import(*, classroom: Classroom, data: bytes) -> RosterResult:
     """Adds the students in the CSV `data` to `classroom`, all or none. RosterFileError for an unreadable file."""
     rows = read_roster(data)
-    result = RosterResult(problems=_check_rows(rows, classroom))
-    if not result.ok:
-        return result
     User = get_user_model()
     with transaction.atomic():
-        existing = _existing_accounts(rows)
+        problems, existing = _check_rows(rows, classroom)
+        result = RosterResult(problems=problems)
+        if not result.ok:
+            return result
         for row in rows:
-            user = existing.get(row.username.casefold())
+            user = existing.get(row.line)
             created = user is None
             if created:
                 user = User(**{User.USERNAME_FIELD: row.username}, first_name=row.display_name, email=row.email)
@@ -226,7 +263,7 @@ def roster_import(*, classroom: Classroom, data: bytes) -> RosterResult:
             result.added.append(
                 AddedStudent(
                     user=user,
-                    display_name=row.display_name if created else (user.get_full_name() or user.get_username()),
+                    display_name=row.display_name if created else student_display_name(user),
                     created=created,
                     already_member=not joined,
                     invite_url=invite_path(user) if invite else None,

@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import (
     require_http_methods,
@@ -22,10 +24,10 @@ from django.views.decorators.http import (
 )
 
 from .forms import RosterUploadForm, SignUpForm, SwitchForm
-from .join_limit import limit_code_guesses
+from .join_limit import code_not_tried, limit_code_guesses
 from .models import Classroom
 from .qr import qr_png, qr_svg
-from .roster import RosterFileError, invite_tokens, roster_import
+from .roster import MAX_FILE_BYTES, RosterFileError, invite_tokens, is_plain_student, roster_import
 from .services import (
     classroom_self_signup,
     classroom_set_self_signup,
@@ -36,18 +38,16 @@ from .views import join_url, taught_classroom
 
 def _students_page(request: HttpRequest, classroom: Classroom, *, form: RosterUploadForm, problems=(), status=200):
     memberships = classroom.memberships.select_related("student").order_by("student__first_name", "student__username")
-    return render(
-        request,
-        "classroom/students.html",
-        {
-            "classroom": classroom,
-            "join_url": join_url(request, classroom),
-            "form": form,
-            "problems": problems,
-            "members": [(membership, student_display_name(membership.student)) for membership in memberships],
-        },
-        status=status,
-    )
+    context = {
+        "classroom": classroom,
+        "join_url": join_url(request, classroom),
+        "form": form,
+        "problems": problems,
+        "members": [(membership, student_display_name(membership.student)) for membership in memberships],
+    }
+    # When each student joined, on the class's calendar, as the class's other pages show times.
+    with timezone.override(classroom.time_zone):
+        return render(request, "classroom/students.html", context, status=status)
 
 
 @login_required
@@ -66,7 +66,8 @@ def class_students(request: HttpRequest, code: str) -> HttpResponse:
     if not form.is_valid():
         return _students_page(request, classroom, form=form, status=400)
     try:
-        result = roster_import(classroom=classroom, data=form.cleaned_data["file"].read())
+        # One byte past the limit is enough for read_roster to refuse a file that is too big, without reading it all.
+        result = roster_import(classroom=classroom, data=form.cleaned_data["file"].read(MAX_FILE_BYTES + 1))
     except RosterFileError as error:
         form.add_error("file", str(error))
         return _students_page(request, classroom, form=form, status=400)
@@ -125,9 +126,10 @@ def join_link(request: HttpRequest, code: str) -> HttpResponse:
 
     The page for someone not logged in says nothing about the class, so it tells nobody whether a code exists.
     """
+    join_form = f"{reverse('join')}?{urlencode({'code': code})}"
     if request.user.is_authenticated:
-        return redirect(f"{reverse('join')}?code={code}")
-    return render(request, "classroom/join_landing.html", {"code": code, "next": f"{reverse('join')}?code={code}"})
+        return redirect(join_form)
+    return render(request, "classroom/join_landing.html", {"code": code, "next": join_form})
 
 
 class InviteView(PasswordResetConfirmView):
@@ -143,6 +145,12 @@ class InviteView(PasswordResetConfirmView):
     post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("home")
 
+    def get_user(self, uidb64):
+        # Only a student's account is ever invited (classroom.roster): a link that names any other account, even
+        # one printed before that rule, sets no password.
+        user = super().get_user(uidb64)
+        return user if user is not None and is_plain_student(user) else None
+
     def form_valid(self, form):
         response = super().form_valid(form)
         messages.success(self.request, "Your password is set, and you are logged in. Open your class below.")
@@ -157,19 +165,22 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("join")
     form = SignUpForm(request.POST or None, initial={"code": request.GET.get("code", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            membership = classroom_self_signup(
-                code=form.cleaned_data["code"],
-                username=form.cleaned_data["username"],
-                display_name=form.cleaned_data["display_name"],
-                password=form.cleaned_data["password1"],
-            )
-        except (Classroom.DoesNotExist, PermissionDenied):
-            # One answer for both, so the form tells nobody which codes exist.
-            form.add_error("code", "No class with this code takes sign-ups. Ask your teacher for an account.")
-        else:
-            login(request, membership.student, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome! You are in {membership.classroom.name}.")
-            return redirect("student-class", code=membership.classroom.join_code)
-    return render(request, "classroom/sign_up.html", {"form": form})
+    if request.method != "POST":
+        return render(request, "classroom/sign_up.html", {"form": form})
+    if not form.is_valid():
+        # A weak password or a taken username: the code was never tried, so this costs no guess.
+        return code_not_tried(render(request, "classroom/sign_up.html", {"form": form}))
+    try:
+        membership = classroom_self_signup(
+            code=form.cleaned_data["code"],
+            username=form.cleaned_data["username"],
+            display_name=form.cleaned_data["display_name"],
+            password=form.cleaned_data["password1"],
+        )
+    except (Classroom.DoesNotExist, PermissionDenied):
+        # One answer for both, so the form tells nobody which codes exist.
+        form.add_error("code", "No class with this code takes sign-ups. Ask your teacher for an account.")
+        return render(request, "classroom/sign_up.html", {"form": form})
+    login(request, membership.student, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, f"Welcome! You are in {membership.classroom.name}.")
+    return redirect("student-class", code=membership.classroom.join_code)

@@ -9,7 +9,6 @@ Status codes:
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -41,6 +40,7 @@ from .serializers import (
     SessionSerializer,
     SessionStartInputSerializer,
 )
+from .spreadsheet import csv_writer
 
 UNKNOWN_CLASS = "There is no class with this code."
 # Token first: DRF answers an anonymous request with 401 only when the first authenticator names a
@@ -166,7 +166,7 @@ class PersonalRecordsCsvView(SessionAPIView):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="my-smartsession-samples.csv"'
         sample_columns = MetricSampleSerializer.Meta.fields
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow([*PERSONAL_CSV_SESSION_COLUMNS, *sample_columns])
         for session in services.personal_sessions(student=request.user):
             head = [session.pk, session.classroom.join_code if session.classroom else "",
@@ -197,7 +197,7 @@ class SessionSamplesCsvView(SessionAPIView):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="session-{session.pk}-samples.csv"'
         columns = MetricSampleSerializer.Meta.fields
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow(columns)
         for row in session.samples.order_by("time", "id").values_list(*columns).iterator():
             writer.writerow([_csv_value(value) for value in row])

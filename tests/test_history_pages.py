@@ -195,3 +195,28 @@ def test_it_leaves_the_time_in_each_state_until_an_active_session_ends(client, s
 
     assert response.context["state_shares"] == []
     assert "Filled in when the session ends." in response.text
+
+
+def test_it_shows_a_students_own_sessions_in_their_class_time_zone(client, student, classroom, make_session):
+    from classroom.services import classroom_set_time_zone
+
+    classroom_set_time_zone(classroom=classroom, time_zone="Pacific/Auckland")
+    make_session(student, classroom=classroom, started_at=at(0), ended_at=at(60))
+    response = get_as(client, student, reverse("my-history"))
+    # 09:00 UTC on Monday 2 March is 22:00 in Auckland (NZDT, +13), as the class's own pages say.
+    assert "Mon 2 Mar 2026, 22:00</time>" in response.text
+    assert "Times are in Pacific/Auckland." in response.text
+
+
+def test_it_says_each_times_zone_when_the_sessions_are_of_classes_in_different_zones(
+    client, student, classroom, make_session
+):
+    from classroom.services import classroom_set_time_zone
+
+    classroom_set_time_zone(classroom=classroom, time_zone="Pacific/Auckland")
+    make_session(student, classroom=classroom, started_at=at(0), ended_at=at(60))
+    make_session(student, started_at=at(3600), ended_at=at(3660))  # no class: the site's zone, UTC in tests
+    response = get_as(client, student, reverse("my-history"))
+    assert "Mon 2 Mar 2026, 22:00 NZDT</time>" in response.text
+    assert "Mon 2 Mar 2026, 10:00 UTC</time>" in response.text
+    assert "Times are in each class's own time zone." in response.text

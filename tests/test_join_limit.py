@@ -64,3 +64,21 @@ def test_it_limits_code_guesses_at_sign_up_per_address(client, classroom, settin
     assert not get_user_model().objects.filter(username="newcomer").exists()
     # Another address is not held back by this one's guesses.
     assert client.post("/signup/", {**form, "code": classroom.join_code}, REMOTE_ADDR="10.0.0.10").status_code == 302
+
+
+def test_it_does_not_count_a_sign_up_refused_for_its_password(client, classroom, settings):
+    from django.contrib.auth import get_user_model
+
+    settings.SMARTSESSION_JOIN_GUESSES_PER_ADDRESS = 2
+    classroom.self_signup = True
+    classroom.save(update_fields=["self_signup"])
+    form = {"code": classroom.join_code, "username": "newcomer", "display_name": "New Comer"}
+    # A school class signing up together from one address: a weak password or a typo tries no class code.
+    for password1, password2 in [("12345678", "12345678"), ("a long passphrase 42", "a long passphrase 24")] * 2:
+        answer = client.post("/signup/", {**form, "password1": password1, "password2": password2},
+                             REMOTE_ADDR="10.0.0.9")
+        assert answer.status_code == 200
+    done = client.post("/signup/", {**form, "password1": "a long passphrase 42", "password2": "a long passphrase 42"},
+                       REMOTE_ADDR="10.0.0.9")
+    assert done.status_code == 302
+    assert get_user_model().objects.filter(username="newcomer").exists()

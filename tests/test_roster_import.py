@@ -153,3 +153,82 @@ def test_it_prints_a_new_link_for_a_student_who_never_used_theirs(client, teache
     roster_import(classroom=classroom, data=GOOD.encode())
     again = roster_import(classroom=classroom, data=GOOD.encode())
     assert all(added.invite_url for added in again.added) and not any(added.created for added in again.added)
+
+
+def test_it_refuses_rows_naming_a_superuser_staff_or_a_teacher_and_adds_nobody(classroom, make_user, other_teacher):
+    # Accounts an administrator made and nobody has used yet: no password, never logged in, in no class.
+    make_user("root", is_superuser=True, is_staff=True)
+    make_user("helpdesk", is_staff=True)
+    text = "ada.l,Ada Lovelace\nroot,Root\nHelpdesk,Help Desk\nother_teacher,Other Teacher\n"
+    result = roster_import(classroom=classroom, data=text.encode())
+    assert [str(problem) for problem in result.problems] == [
+        f"Line {line}: {name!r} is a teacher's or an administrator's account, not a student's."
+        for line, name in ((2, "root"), (3, "Helpdesk"), (4, "other_teacher"))
+    ]
+    assert result.added == []  # nothing printed, nobody added: no invite link that sets an administrator's password
+    assert usernames_in(classroom) == {"student"}
+    assert not get_user_model().objects.filter(username="ada.l").exists()
+
+
+def test_it_shows_a_refused_administrator_row_on_the_page(client, teacher, classroom, make_user):
+    make_user("root", is_superuser=True, is_staff=True)
+    client.force_login(teacher)
+    response = upload(client, classroom, "root,Root\n")
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Line 1: &#x27;root&#x27; is a teacher&#x27;s or an administrator&#x27;s account" in page
+    assert "/invite/" not in page
+
+
+def test_it_sets_no_password_through_an_invite_link_for_an_administrator(client, make_user, fast_password_hashing):
+    from classroom.roster import invite_path
+
+    root = make_user("root", is_superuser=True, is_staff=True)
+    page = client.get(invite_path(root), follow=True)  # a link printed before the roster refused such accounts
+    assert "does not work any more" in page.content.decode()
+    set_url = page.redirect_chain[-1][0] if page.redirect_chain else invite_path(root)
+    client.post(set_url, {"new_password1": "a-long-fresh-passphrase", "new_password2": "a-long-fresh-passphrase"})
+    root.refresh_from_db()
+    assert not root.has_usable_password()
+
+
+def test_it_finds_an_existing_account_whose_username_python_and_the_database_fold_differently(classroom, make_user):
+    # Python folds "ß" to "ss"; the database's lower() keeps it. The import must still find "straße", not create
+    # it a second time (an IntegrityError: a server error for the teacher).
+    greta = make_user("straße", first_name="Greta", password="her-own-passphrase")
+    result = roster_import(classroom=classroom, data="straße,Greta Straße\n".encode())
+    assert result.ok
+    assert [(added.user, added.created, added.invite_url) for added in result.added] == [(greta, False, None)]
+    assert get_user_model().objects.filter(username__iexact="straße").count() == 1
+    assert "straße" in usernames_in(classroom)
+
+
+def test_it_reads_no_more_of_an_upload_than_it_may_take(client, teacher, classroom, monkeypatch):
+    from classroom import roster, roster_views
+
+    lengths_read = []
+    real_import = roster_views.roster_import
+
+    def recording_import(*, classroom, data):
+        lengths_read.append(len(data))
+        return real_import(classroom=classroom, data=data)
+
+    monkeypatch.setattr(roster_views, "roster_import", recording_import)
+    client.force_login(teacher)
+    response = upload(client, classroom, b"ada.l,Ada\n" * roster.MAX_FILE_BYTES)  # ten times the limit
+    assert response.status_code == 400 and "larger than 256 KB" in response.content.decode()
+    assert lengths_read == [roster.MAX_FILE_BYTES + 1]
+
+
+def test_it_shows_when_each_student_joined_in_the_class_time_zone(client, teacher, student, classroom):
+    from datetime import UTC, datetime
+
+    from classroom.services import classroom_set_time_zone
+
+    classroom_set_time_zone(classroom=classroom, time_zone="Pacific/Auckland")
+    # 20:00 UTC on 2 March is 09:00 on 3 March in Auckland.
+    joined = datetime(2026, 3, 2, 20, tzinfo=UTC)
+    Membership.objects.filter(classroom=classroom, student=student).update(joined_at=joined)
+    client.force_login(teacher)
+    page = client.get(f"/teach/{classroom.join_code}/students/").content.decode()
+    assert '2026-03-03T09:00:00+13:00">3 Mar 2026</time>' in page
