@@ -171,7 +171,8 @@ def readiness_becomes(topology: Topology, status: int, timeout_s: float = 20) ->
         time.sleep(0.25)
 
 
-async def test_it_serves_a_class_through_nginx_tls_and_two_daphne_processes(topology, launch_browser, face_camera):
+async def test_it_serves_a_class_through_nginx_tls_and_two_daphne_processes(topology, launch_browser, face_camera,
+                                                                            collected_static):
     server = PageServer(url=topology.url, code=topology.code, teacher="tina", password=PASSWORD)
     browser = await launch_browser(camera=face_camera)
     errors: list[str] = []
@@ -209,6 +210,17 @@ async def test_it_serves_a_class_through_nginx_tls_and_two_daphne_processes(topo
         assert status == 200, path
         assert headers["cache-control"] == "public, max-age=31536000, immutable"
         assert headers["content-encoding"] == "gzip"
+
+    # The on-device face model's runtime: browsers import an ES module only when it comes as JavaScript (the site
+    # says nosniff), and WebAssembly.instantiateStreaming compiles only application/wasm.
+    hashed = json.loads((collected_static / "staticfiles.json").read_text())["paths"]
+    for name, content_type in (("vendor/tasks-vision/vision_bundle.mjs", "text/javascript"),
+                               ("vendor/tasks-vision/wasm/vision_wasm_internal.wasm", "application/wasm")):
+        path = f"/static/{hashed[name]}"
+        assert re.search(r"\.[0-9a-f]{12}\.(mjs|wasm)$", path), path
+        status, headers, _ = get(topology, path)
+        assert (status, headers["content-type"].split(";")[0]) == (200, content_type), path
+        assert headers["x-content-type-options"] == "nosniff"
 
     assert get(topology, "/healthz")[0] == 200
     assert readiness_becomes(topology, 200)["status"] == "ready"
