@@ -368,6 +368,34 @@ async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_s
     assert kinds(sent[measured:]) == {"JPEG"}
 
 
+async def test_a_face_model_that_keeps_failing_says_so_and_sends_frames(device_server, launch_browser, face_camera):
+    daphne, codes = device_server
+    student = await open_page(await launch_browser(camera=face_camera))
+    sent = record_binary_messages(student)
+    await log_in(student, server_of(daphne), "ned")
+    await student.goto(f"{daphne.url}/class/{codes['fallback']}/")
+    await student.click("#start-camera")
+    await student.wait_for_function(PRESENT, timeout=SEEN_WITHIN_MS)
+    assert kinds(sent) == {"SSM1"}
+
+    # From now on the model's WebAssembly fails on every frame, as a trap or running out of memory would. The page's
+    # runtime is this same module (one module per URL), so the landmarker it made fails too.
+    await student.evaluate("""async () => {
+        const { runtime } = JSON.parse(document.getElementById("student-config").textContent).analysis;
+        const vision = await import(runtime.module);
+        vision.FaceLandmarker.prototype.detectForVideo = () => {
+            throw new WebAssembly.RuntimeError("unreachable");
+        };
+    }""")
+    await student.wait_for_function("() => document.body.dataset.analysis === 'frames'", timeout=SEEN_WITHIN_MS)
+    assert "cannot analyse your face itself" in await student.text_content("#analysis-status")
+    measured = len(sent)
+    frames = int(await student.evaluate("document.body.dataset.frames"))
+    await student.wait_for_function(f"() => Number(document.body.dataset.frames) >= {frames} + 5",
+                                    timeout=SEEN_WITHIN_MS)
+    assert kinds(sent[measured:]) == {"JPEG"}
+
+
 async def test_a_page_never_switches_to_pictures_by_itself_when_the_teacher_changes_the_mode(
     device_server, launch_browser, face_camera
 ):

@@ -18,6 +18,8 @@ from deploy_recipe import REPO_ROOT, fresh_database, read_env_file
 
 GUIDE = REPO_ROOT / "docs" / "deployment.md"
 RUN = "run"
+# `systemctl restart` returns before Daphne listens: a readiness check right after it must wait, not fail at once.
+WAIT_READY = re.escape("curl --fail --retry 30 --retry-connrefused --retry-delay 1")
 # (pattern, RUN, or why it is not run here), first match wins.
 RULES = [
     (r"^cd /srv/smartsession$", RUN),
@@ -28,9 +30,9 @@ RULES = [
     (r"^sudo -u smartsession deploy/manage (check --deploy|createsuperuser|shell|axes_reset_username|purge_sessions"
      r"|close_stale_sessions)\b", RUN),
     (r"^sudo -u smartsession deploy/(backup|restore) ", RUN),
-    (r"^curl --fail https://class\.school\.example/readyz$",
+    (rf"^{WAIT_READY} https://class\.school\.example/readyz$",
      "tests/test_deployment_topology.py asks /readyz through nginx and TLS"),
-    (r"^curl --fail http://127\.0\.0\.1:800[12]/readyz$",
+    (rf"^{WAIT_READY} http://127\.0\.0\.1:800[12]/readyz$",
      "tests/test_readiness.py asks /readyz over plain HTTP with DEBUG=0, as a local probe does"),
     (r"^nginx -t$", "tests/test_deployment_topology.py runs nginx on the rendered site"),
     (r"^systemctl ", "systemd does not run in a container; tests/test_deploy_files.py verifies the units with "

@@ -11,6 +11,7 @@ the teacher's dashboard sees the student live.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -69,6 +70,7 @@ http {{
 @dataclass
 class Topology:
     url: str
+    http_port: int
     code: str
     folder: Path
     redis: PrivateRedis
@@ -149,7 +151,7 @@ def topology(tmp_path, collected_static, chromium_executable) -> Topology:
         tls = ssl.create_default_context(cafile=str(certificate))
         url = f"https://localhost:{https_port}"
         wait_until_serving(f"{url}/healthz", nginx_process, nginx_log, tls=tls)
-        yield Topology(url=url, code=code, folder=tmp_path, redis=redis, tls=tls)
+        yield Topology(url=url, http_port=http_port, code=code, folder=tmp_path, redis=redis, tls=tls)
 
 
 def get(topology: Topology, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -171,7 +173,19 @@ def readiness_becomes(topology: Topology, status: int, timeout_s: float = 20) ->
         time.sleep(0.25)
 
 
-async def test_it_serves_a_class_through_nginx_tls_and_two_daphne_processes(topology, launch_browser, face_camera):
+def plain_http(topology: Topology, path: str) -> tuple[int, str | None]:
+    """(status, Location) of a plain-HTTP request to nginx's port-80 site."""
+    connection = http.client.HTTPConnection("localhost", topology.http_port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.getheader("Location")
+    finally:
+        connection.close()
+
+
+async def test_it_serves_a_class_through_nginx_tls_and_two_daphne_processes(topology, launch_browser, face_camera,
+                                                                            collected_static):
     server = PageServer(url=topology.url, code=topology.code, teacher="tina", password=PASSWORD)
     browser = await launch_browser(camera=face_camera)
     errors: list[str] = []
@@ -209,6 +223,21 @@ async def test_it_serves_a_class_through_nginx_tls_and_two_daphne_processes(topo
         assert status == 200, path
         assert headers["cache-control"] == "public, max-age=31536000, immutable"
         assert headers["content-encoding"] == "gzip"
+
+    # The on-device face model's runtime: browsers import an ES module only when it comes as JavaScript (the site
+    # says nosniff), and WebAssembly.instantiateStreaming compiles only application/wasm.
+    hashed = json.loads((collected_static / "staticfiles.json").read_text())["paths"]
+    for name, content_type in (("vendor/tasks-vision/vision_bundle.mjs", "text/javascript"),
+                               ("vendor/tasks-vision/wasm/vision_wasm_internal.wasm", "application/wasm")):
+        path = f"/static/{hashed[name]}"
+        assert re.search(r"\.[0-9a-f]{12}\.(mjs|wasm)$", path), path
+        status, headers, _ = get(topology, path)
+        assert (status, headers["content-type"].split(";")[0]) == (200, content_type), path
+        assert headers["x-content-type-options"] == "nosniff"
+
+    # Plain HTTP goes to the same address on HTTPS, on the site's own HTTPS port (not 443).
+    page = f"/class/{topology.code}/?from=qr"
+    assert plain_http(topology, page) == (301, f"{topology.url}{page}")
 
     assert get(topology, "/healthz")[0] == 200
     assert readiness_becomes(topology, 200)["status"] == "ready"

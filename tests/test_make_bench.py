@@ -51,6 +51,22 @@ def smoke(tmp_path_factory):
     return document, read_data(document), finished.stderr
 
 
+@pytest.mark.parametrize(("variables", "publishes"), [
+    ({}, True),
+    ({"BENCH_OUT": "var/performance-elsewhere.md"}, False),
+    ({"BENCH_SMOKE": "1"}, False),
+])
+def test_only_a_run_into_docs_performance_rewrites_the_readme_and_the_guide(variables, publishes):
+    # They quote docs/performance.md: numbers from a document written elsewhere would not match it.
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("BENCH_OUT", "BENCH_SMOKE", "MAKEFLAGS", "MAKELEVEL")}
+    planned = subprocess.run(["make", "-n", "bench"], cwd=REPO_ROOT, env={**env, **variables}, capture_output=True,
+                             text=True, timeout=60)  # -n: prints the commands, runs none of them
+    assert planned.returncode == 0, planned.stderr
+    command = next(line for line in planned.stdout.splitlines() if "-m bench.capacity" in line)
+    assert ("--readme README.md --sizing docs/deployment.md" in command) == publishes, command
+
+
 def every_run(data):
     for search in (data["page_pace"], data["open_loop"]["ours"], data["open_loop"]["naive"],
                    data["processes_vs_threads"]["processes"], data["on_device"]):

@@ -74,7 +74,10 @@ def _with_matrix(message: bytes, matrix) -> bytes:
         (lambda m: _with_header(m, width=10), "image size"),
         (lambda m: _with_header(m, faces=0), "says 0 faces"),
         (lambda m: _with_matrix(m, np.full(16, np.inf)), "not a number"),
-        (lambda m: _with_matrix(m, np.eye(4) * 3), "not a rotation"),
+        (lambda m: _with_header(m, faces=5), "at most 4"),
+        (lambda m: _with_matrix(m, np.eye(4) * 3), "not a rotation: its axes are 3, 3, 3 long"),
+        (lambda m: _with_matrix(m, [[1, 0.2, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), "not at right angles"),
+        (lambda m: _with_matrix(m, np.diag([1, 1, -1, 1])), "mirrors the face"),
         (lambda m: _with_matrix(m, [[1, 0, 0, 5000], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), "far"),
     ],
 )
@@ -83,6 +86,16 @@ def test_it_refuses_a_malformed_message_saying_why(face_analyses, spoil, words):
     with pytest.raises(BadMeasurement, match=words) as refused:
         read_measurement(spoil(measurement_of(analysis, t * 1000)))
     assert refused.value.code == "bad_measurement"
+
+
+def test_it_takes_a_rotation_rounded_as_a_client_might_send_it(face_analyses):
+    t, analysis = face_analyses[0]
+    angle = np.radians(25)
+    turned = np.array([[np.cos(angle), 0, np.sin(angle), 2.5], [0, 1, 0, -1.0],
+                       [-np.sin(angle), 0, np.cos(angle), -45.0], [0, 0, 0, 1]])
+    for rounded in (turned, turned.astype(np.float16), np.round(turned, 2)):
+        _, read = read_measurement(_with_matrix(measurement_of(analysis, t * 1000), rounded))
+        assert abs(read.face.yaw) == pytest.approx(25, abs=0.5)
 
 
 def test_it_refuses_a_face_flag_without_a_face_body():

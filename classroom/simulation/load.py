@@ -24,8 +24,8 @@ from .behaviours import Behaviour, FrameRef, Pause, behaviour_for
 from .feeds import Feed
 from .report import Report, StudentStats, TeacherStats, percentile, sample_process, sample_self
 
-# The student page's fallback (static/js/student.js, ANSWER_TIMEOUT_MS): an answer that has not come by then
-# was lost, so the next frame goes anyway.
+# The student page's fallback (static/js/student/frame-sender.js, ANSWER_TIMEOUT_MS): an answer that has not come
+# by then was lost, so the next frame goes anyway.
 ANSWER_TIMEOUT_S = 2.0
 # After the end, how long a student waits for the answers to frames still in flight.
 DRAIN_S = 3.0

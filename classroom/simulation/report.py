@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import statistics
@@ -15,11 +16,14 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile; None for no values."""
+    """Nearest-rank percentile: the smallest value with at least `fraction` of the values at or below it; None for
+    no values."""
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
+    # Rounded first: 0.07 * 100 is 7.000000000000001 in floating point, and its ceiling would be rank 8.
+    rank = math.ceil(round(fraction * len(ordered), 9))
+    return ordered[min(len(ordered), max(1, rank)) - 1]
 
 
 def _rounded(value: float | None, digits: int = 1) -> float | None:

@@ -6,10 +6,14 @@
 export const ANSWER_TIMEOUT_MS = 2000;
 // A few frames' worth: more waiting in the socket means the network is not keeping up, so skip a frame.
 const MAX_BUFFERED_BYTES = 256 * 1024;
+// Captures that fail in a row (the model's WebAssembly failing, a canvas that cannot encode) before the source is
+// told it keeps failing: one failure is only a lost frame, and the next is tried as usual.
+export const FAILURES_BEFORE_GIVING_UP = 5;
 
 export class FrameSender {
-  // `source.capture(video)` makes one message (an ArrayBuffer, or null for none); `canSend()` says whether
-  // the camera is on and the socket open; `socket` is the page's LiveSocket.
+  // `source.capture(video)` makes one message (an ArrayBuffer, or null for none), and `source.keepsFailing(error)`,
+  // when it has one, hears when its captures keep failing; `canSend()` says whether the camera is on and the socket
+  // open; `socket` is the page's LiveSocket.
   constructor({ maxFps, camera, socket, canSend }) {
     this.capGapMs = 1000 / Math.max(1, Number(maxFps) || 10);
     this.minGapMs = this.capGapMs;
@@ -19,12 +23,13 @@ export class FrameSender {
     this.lastSentAt = -Infinity;
     this.awaitingAnswer = false;
     this.capturing = false;
-    this.sent = 0;
+    this.failures = 0; // captures of the current source that failed in a row
   }
 
   // What to send from now on; the next message is made by it.
   use(source) {
     this.source = source;
+    this.failures = 0;
   }
 
   // The next message, when its time comes; nothing while the page cannot send.
@@ -70,15 +75,28 @@ export class FrameSender {
     this.lastSentAt = performance.now();
     try {
       const message = await source.capture(this.camera.video);
+      if (source === this.source) this.failures = 0;
       // The page may have paused, lost its socket or changed what it sends while the message was being made.
       if (message && this.ready() && source === this.source && this.socket.send(message)) {
         this.awaitingAnswer = true;
-        this.sent += 1;
       }
+    } catch (error) {
+      this.captureFailed(source, error);
     } finally {
       this.capturing = false;
     }
+    // Whatever happened to this frame, the stream goes on: without this the page would stop sending, silently.
     this.schedule();
+  }
+
+  captureFailed(source, error) {
+    if (source !== this.source) return; // the page moved on from that source meanwhile
+    this.failures += 1;
+    // Which error, never what was captured. Once a run reaches the limit it is not repeated for every frame.
+    if (this.failures <= FAILURES_BEFORE_GIVING_UP) {
+      console.warn(`SmartSession: no message from this frame (${this.failures} failed in a row): ${error}`);
+    }
+    if (this.failures === FAILURES_BEFORE_GIVING_UP) source.keepsFailing?.(error);
   }
 }
 

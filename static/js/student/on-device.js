@@ -206,13 +206,6 @@ export class FaceAnalyser {
     return sum / (LUMA_SIDE * LUMA_SIDE);
   }
 
-  // Median milliseconds the model took per frame lately (null before any).
-  get medianMs() {
-    if (!this.durations.length) return null;
-    const sorted = this.durations.map(([, ms]) => ms).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-  }
-
   // True once the model has been measured for SPEED_WINDOW_MS and could not keep up `minFps` over it: the frames
   // it analysed in that window took more than the window's time at that rate.
   get tooSlow() {
@@ -264,5 +257,12 @@ export class DeviceMeasurements {
     const message = this.analyser.measure(video, video.videoWidth, video.videoHeight);
     if (this.analyser.tooSlow) this.onTooSlow(this.analyser);
     return message;
+  }
+
+  // The frame sender's word that the model failed on several frames in a row. A model that keeps failing analyses
+  // no pictures at all, so it takes the too-slow path: the page says this device cannot analyse, and sends
+  // frames instead where the class allows it.
+  keepsFailing() {
+    this.onTooSlow(this.analyser);
   }
 }
