@@ -388,7 +388,8 @@ async def test_a_face_model_that_keeps_failing_says_so_and_sends_frames(device_s
         };
     }""")
     await student.wait_for_function("() => document.body.dataset.analysis === 'frames'", timeout=SEEN_WITHIN_MS)
-    assert "cannot analyse your face itself" in await student.text_content("#analysis-status")
+    said = await student.text_content("#analysis-status")
+    assert "cannot analyse your face itself" in said and "keeps failing" in said
     measured = len(sent)
     frames = int(await student.evaluate("document.body.dataset.frames"))
     await student.wait_for_function(f"() => Number(document.body.dataset.frames) >= {frames} + 5",

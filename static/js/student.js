@@ -367,6 +367,7 @@ async function prepareDeviceAnalysis() {
     + "measurements.");
   sender.use(new DeviceMeasurements(analyser, {
     onTooSlow: () => deviceCannot(`it analyses fewer than ${config.analysis.minFps} pictures a second here`),
+    onFailing: () => deviceCannot("the face model keeps failing here"),
   }));
   sender.schedule();
 }

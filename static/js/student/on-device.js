@@ -248,9 +248,10 @@ function largestFace(faces) {
 
 // The frame sender's source in on-device mode: each message is the analyser's measurement of the camera's frame.
 export class DeviceMeasurements {
-  constructor(analyser, { onTooSlow }) {
+  constructor(analyser, { onTooSlow, onFailing }) {
     this.analyser = analyser;
     this.onTooSlow = onTooSlow;
+    this.onFailing = onFailing;
   }
 
   capture(video) {
@@ -259,10 +260,9 @@ export class DeviceMeasurements {
     return message;
   }
 
-  // The frame sender's word that the model failed on several frames in a row. A model that keeps failing analyses
-  // no pictures at all, so it takes the too-slow path: the page says this device cannot analyse, and sends
-  // frames instead where the class allows it.
+  // The frame sender's word that the model failed on several frames in a row: like a device too slow, the page says
+  // this device cannot analyse, and sends frames instead where the class allows it.
   keepsFailing() {
-    this.onTooSlow(this.analyser);
+    this.onFailing(this.analyser);
   }
 }
