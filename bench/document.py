@@ -281,8 +281,8 @@ def render(data: dict[str, Any]) -> str:
         "frames; the server validates them and runs the same signals and tracker (`simulate_class --on-device`, "
         "measurements made once by our Python model from the same clip). Same pace and criteria as section 2.",
         "",
-        f"**{_capacity(device)}** keep the page's pace on one server "
-        f"({fmt(per_core(device['students'], cores), 1)} per core), "
+        f"**{_capacity(device)}** keep the page's pace on one server, one Daphne process "
+        f"({_device_load(device)}), "
         + (f"{fmt(round(device['students'] / pace['students'], 1), 1)} x the frame path's {pace['students']}"
            if pace["students"] else "the frame path kept none")
         + (f"; at {device['first_failing']} they no longer do." if device["first_failing"] else
@@ -319,6 +319,11 @@ def read_data(document: str) -> dict[str, Any]:
     return json.loads(body)
 
 
+def _device_load(device: dict[str, Any]) -> str:
+    """What the on-device capacity cost the server: measurements are read on the process's one event loop."""
+    return f"it used {fmt(_first_run(device)['server_cpu_percent'])}% of one core"
+
+
 def readme_block(data: dict[str, Any] | None) -> str:
     """The README's capacity lines, every number taken from the document's data."""
     if data is None:
@@ -329,7 +334,7 @@ def readme_block(data: dict[str, Any] | None) -> str:
         f"in [docs/performance.md](docs/performance.md): **{_capacity(pace)} per server** at the student "
         f"page's pace (each served {data['criteria']['min_student_fps']:g} fps or more, p95 at most "
         f"{data['criteria']['max_p95_ms']:g} ms), **{per_core(pace['students'], cores):g} per core**; with on-device "
-        f"analysis, {_capacity(device)} ({per_core(device['students'], cores):g} per core).",
+        f"analysis, {_capacity(device)} on one Daphne process ({_device_load(device)}).",
         README_WIDTH, break_long_words=False, break_on_hyphens=False,
     )
 
@@ -348,28 +353,34 @@ def sizing_block(data: dict[str, Any] | None) -> str:
                              README_WIDTH, break_long_words=False, break_on_hyphens=False)
     cores, pace, device = data["machine"]["cores"], data["page_pace"], data["on_device"]
     criteria, nearly_full = data["criteria"], data["levels"][1]
-    frames_per_core, device_per_core = per_core(pace["students"], cores), per_core(device["students"], cores)
+    frames_per_core = per_core(pace["students"], cores)
     growth = (nearly_full["server_rss_mb_end"] - nearly_full["server_rss_mb_start"]) / max(1, nearly_full["students"])
     runs = data["processes_vs_threads"]
     processes = processes_recommended(data)
+    per_process, threaded = _capacity(runs["processes"]), _capacity(runs["threads"])
+    if processes:
+        layouts = f"one process per core kept more students ({per_process} against {threaded})"
+    elif runs["threads"]["students"] > runs["processes"]["students"] * 1.05:
+        layouts = f"one process with a vision thread per core kept more students ({threaded} against {per_process})"
+    else:
+        layouts = f"one process per core and one with a vision thread per core kept as many ({per_process} and {threaded})"
     text = textwrap.fill(
         f"**Measured capacity: {frames_per_core:g} students per CPU core** streaming at the student page's pace "
         f"({fmt(criteria['page_fps'])} frames a second; each served {criteria['min_student_fps']:g} fps or more, p95 "
         f"at most {criteria['max_p95_ms']:g} ms): {_capacity(pace)} on a {cores}-core server ({data['machine']['cpu_model']}), "
         f"measured by `make bench` on {data['written_at'][:10]} ([performance.md](performance.md)). With on-device "
-        f"analysis (a class setting: the students' browsers run the face model) it is **{device_per_core:g} per "
-        f"core**. Each streaming student added {fmt(growth, 1)} MB to the server's memory. On that machine "
-        f"{'one process per core' if processes else 'one process with a vision thread per core'} kept more students "
-        f"({_capacity(runs['processes'] if processes else runs['threads'])} against "
-        f"{_capacity(runs['threads'] if processes else runs['processes'])}), so the table "
-        f"{'runs a Daphne process per core with one vision thread each' if processes else 'runs two Daphne processes (a rolling restart needs two) with the cores shared out as vision threads'}. "
+        f"analysis (a class setting: the students' browsers run the face model) **one Daphne process kept "
+        f"{_capacity(device)}** ({_device_load(device)}): a process reads measurements on its one event loop, so that "
+        f"figure grows with processes, not vision threads (the table assumes so; more than one process was not "
+        f"measured with measurements). Each streaming student added {fmt(growth, 1)} MB to the server's memory. On that machine {layouts}, "
+        f"so the table {'runs a Daphne process per core with one vision thread each' if processes else 'runs two Daphne processes (a rolling restart needs two) with the cores shared out as vision threads'}. "
         "More cores are extrapolated from the measured per-core figure: face analysis is nearly all of the work.",
         README_WIDTH, break_long_words=False, break_on_hyphens=False)
-    rows = ["| cores | students streaming frames | students with on-device analysis | Daphne processes "
+    rows = ["| cores | students streaming frames | students with on-device analysis (one process's figure × processes) | Daphne processes "
             "(`DAPHNE_PORTS`) | `VISION_WORKERS` each |", "|---:|---:|---:|---:|---:|"]
     for server_cores in SIZING_CORES:
         daphnes = server_cores if processes else 2
-        rows.append(f"| {server_cores} | {int(frames_per_core * server_cores)} | {int(device_per_core * server_cores)} "
+        rows.append(f"| {server_cores} | {int(frames_per_core * server_cores)} | {device['students'] * daphnes} "
                     f"| {daphnes} | {max(1, server_cores // daphnes)} |")
     return text + "\n\n" + "\n".join(rows)
 
