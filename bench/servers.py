@@ -30,6 +30,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen, timeout_s: float = 30) -> None:
+    """SIGTERM, as a deploy stops a server (Daphne then writes every stream's record), and SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class ServerProcess:
     """One local server process on a free port: started, waited for until /healthz answers, and stopped."""
 
@@ -66,16 +78,8 @@ class ServerProcess:
                 raise RuntimeError(f"{self.name} did not answer within {START_TIMEOUT_S} s; see {self.log_path}")
 
     def stop(self) -> None:
-        """SIGTERM, as a deploy stops it (Daphne then writes every stream's record), and SIGKILL if it hangs."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
 

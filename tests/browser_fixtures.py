@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bench.servers import free_port  # noqa: F401 - one free-port probe for every test and make bench
+from bench.servers import free_port, stop_process  # noqa: F401 - one free-port probe and stop for tests and make bench
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "browser-test-passphrase"
@@ -195,14 +195,8 @@ class Daphne:
         self.stop()
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
 
