@@ -1,6 +1,6 @@
 """The history pages: lists of sessions and one session's charts, for students and teachers alike.
 
-Thin: who may see what is decided by sessions_app.services (sessions_visible_to, session_for_user) and
+Thin: who may see what is decided by sessions_app.visibility (sessions_visible_to, session_for_user) and
 classroom.services.teacher_access; this module only shapes the rows for the templates. The charts are
 drawn in the browser (static/js/session-charts.js) from the samples embedded in the page, so the page
 needs no second request, and everything the charts say is in the page as text as well.
@@ -18,14 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from sessions_app.models import MetricSample, Session
-from sessions_app.services import (
-    lessons_visible_to,
-    personal_alerts,
-    personal_records_erase,
-    personal_sessions,
-    session_for_user,
-    sessions_visible_to,
-)
+from sessions_app.personal_records import personal_alerts, personal_records_erase, personal_sessions
+from sessions_app.visibility import lessons_visible_to, session_for_user, sessions_visible_to
 
 from .history_display import (
     SampleRow,

@@ -1,7 +1,7 @@
 """A lesson's report: attendance, each student's figures, the class timeline and the alerts, from the record.
 
 Read-only and shaped for the report page and its two CSV files (classroom/lesson_views.py). Who may see
-what is decided by sessions_app.services (lesson_sessions_for_user, lesson_alerts_for_user): a student
+what is decided by sessions_app.visibility (lesson_sessions_for_user, lesson_alerts_for_user): a student
 gets their own row and alerts only; the teacher gets every student, who never came, and the class timeline.
 """
 
@@ -18,14 +18,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from sessions_app.models import PAUSED, Alert, Lesson, MetricSample, Session
-from sessions_app.services import (
-    AnyUser,
-    class_engagement_timeline,
-    lesson_alerts_for_user,
-    lesson_sessions_for_user,
-    sees_whole_lesson,
-    session_totals_so_far,
-)
+from sessions_app.services import AnyUser, class_engagement_timeline, session_totals_so_far
+from sessions_app.visibility import lesson_alerts_for_user, lesson_sessions_for_user, sees_whole_lesson
 
 from .models import Membership
 from .services import student_display_name
@@ -133,7 +127,7 @@ def timeline_bucket_s(lesson: Lesson) -> int:
 
 
 def lesson_report(*, lesson: Lesson, user: AnyUser) -> LessonReport:
-    """The report of `lesson` as `user` may see it (a lesson they may read: sessions_app.services.lesson_for_user)."""
+    """The report of `lesson` as `user` may see it (a lesson they may read: sessions_app.visibility.lesson_for_user)."""
     now = timezone.now()
     sessions = list(lesson_sessions_for_user(user=user, lesson=lesson).select_related("student").order_by("started_at"))
     alerts = list(lesson_alerts_for_user(user=user, lesson=lesson))

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from sessions_app.models import Lesson
 from sessions_app.services import lesson_end as end_lesson
-from sessions_app.services import lesson_for_user
+from sessions_app.visibility import lesson_for_user
 from sessions_app.services import lesson_start as start_lesson
 from sessions_app.spreadsheet import csv_writer
 

@@ -1,8 +1,8 @@
 """The session rules, in one place for the API views, the student consumer and the commands.
 
 Everything here is sync ORM code: from async code (consumers) call it through
-channels.db.database_sync_to_async. Who may see or end a session is decided here too
-(sessions_visible_to, session_for_user, session_check_can_end), so the views only translate.
+channels.db.database_sync_to_async. Who may read what is sessions_app.visibility's to decide, and a student's
+own records (download, erasure) are sessions_app.personal_records', so the views only translate.
 
 Decisions worth knowing:
 - A student has at most one active session (a partial unique constraint). Starting one for another
@@ -28,14 +28,14 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from .models import PAUSED, TOTAL_FIELDS, Alert, Lesson, MetricSample, Session
@@ -88,7 +88,7 @@ def classroom_by_code(code: str) -> models.Model:
     return classroom_model().objects.get(join_code=code.strip().upper())
 
 
-def _is_member(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
+def is_member(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
     return classroom.memberships.filter(student=student).exists()
 
 
@@ -121,7 +121,7 @@ def session_start(
     the loser looks again and finds the winner's session. A new session in a class joins the class's
     lesson in progress, or opens one (lesson_for_stream).
     """
-    if classroom is not None and not _is_member(student=student, classroom=classroom):
+    if classroom is not None and not is_member(student=student, classroom=classroom):
         raise PermissionDenied("You are not a member of this class.")
     classroom_id = classroom.pk if classroom is not None else None
     conflict: IntegrityError | None = None
@@ -364,76 +364,6 @@ def purge_sessions(*, older_than_days: int) -> int:
     return deleted.get(Session._meta.label, 0)
 
 
-def _sees_everything(user: AnyUser) -> bool:
-    return bool(user.is_staff or user.is_superuser)
-
-
-def _class_for_reader(user: AbstractBaseUser, classroom_code: str) -> tuple[models.Model, bool]:
-    """The class with that code, and whether `user` reads all of its record (its teacher, staff) or only
-    their own part (a member). PermissionDenied for anyone else; Classroom.DoesNotExist for an unknown code.
-    """
-    classroom = classroom_by_code(classroom_code)
-    if _sees_everything(user) or classroom.teacher_id == user.pk:
-        return classroom, True
-    if _is_member(student=user, classroom=classroom):
-        return classroom, False
-    raise PermissionDenied("You neither teach this class nor are a member of it.")
-
-
-def sessions_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> QuerySet[Session]:
-    """The sessions `user` may read, newest first.
-
-    - Anonymous: none. Staff and superusers: all.
-    - Anyone else: their own sessions, and every session of the classes they teach.
-    - With `classroom_code`: only that class's sessions. Its teacher (and staff) get all of them, a
-      member gets their own; anyone else gets PermissionDenied, and an unknown code Classroom.DoesNotExist.
-    """
-    if not user.is_authenticated:
-        return Session.objects.none()
-    sessions = Session.objects.select_related("student", "classroom")
-    if classroom_code is not None:
-        classroom, reads_all = _class_for_reader(user, classroom_code)
-        sessions = sessions.filter(classroom=classroom)
-        return sessions if reads_all else sessions.filter(student=user)
-    if _sees_everything(user):
-        return sessions
-    return sessions.filter(Q(student=user) | Q(classroom__teacher=user))
-
-
-def started_between(
-    records: QuerySet, *, start: date | datetime | None = None, end: date | datetime | None = None
-) -> QuerySet:
-    """Narrows sessions (or lessons) to those started in [start, end]. A date `end` takes in that whole day.
-
-    Dates and naive datetimes are read in the current time zone (TIME_ZONE, UTC).
-    """
-    if start is not None:
-        records = records.filter(started_at__gte=_as_aware_datetime(start))
-    if end is not None:
-        if isinstance(end, datetime):
-            records = records.filter(started_at__lte=_as_aware_datetime(end))
-        else:
-            records = records.filter(started_at__lt=_as_aware_datetime(end + timedelta(days=1)))
-    return records
-
-
-def _as_aware_datetime(moment: date | datetime) -> datetime:
-    if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time.min)
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-
-
-def session_for_user(*, user: AnyUser, session_id: int) -> Session:
-    """The session if `user` may read it (sessions_visible_to); Session.DoesNotExist otherwise, whether it exists or not."""
-    return sessions_visible_to(user).get(pk=session_id)
-
-
-def session_check_can_end(*, user: AnyUser, session: Session) -> None:
-    """Only the session's own student may end it: PermissionDenied for anyone else, staff and teachers too."""
-    if session.student_id != user.pk:
-        raise PermissionDenied("Only the student whose session this is can end it.")
-
-
 def class_engagement_timeline(
     *, bucket_s: int, classroom_id: int | None = None, lesson_id: int | None = None, since: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -671,89 +601,3 @@ def alerts_record(
                 for alert in alerts
             ]
         )
-
-
-# ---- Who sees which lessons ------------------------------------------------------------------------
-
-
-def lessons_visible_to(user: AnyUser, *, classroom_code: str | None = None) -> QuerySet[Lesson]:
-    """The lessons `user` may read, newest first; the same rules as sessions_visible_to.
-
-    Staff and superusers: all. A teacher: every lesson of the classes they teach. A student: the lessons
-    they streamed in (and they see only their own sessions and alerts in them). With `classroom_code`:
-    that class's lessons, PermissionDenied for someone neither teaching it nor a member of it, and
-    Classroom.DoesNotExist for an unknown code.
-    """
-    if not user.is_authenticated:
-        return Lesson.objects.none()
-    lessons = Lesson.objects.select_related("classroom", "opened_by")
-    if classroom_code is not None:
-        classroom, reads_all = _class_for_reader(user, classroom_code)
-        lessons = lessons.filter(classroom=classroom)
-        return lessons if reads_all else lessons.filter(sessions__student=user).distinct()
-    if _sees_everything(user):
-        return lessons
-    taught = Q(classroom__teacher=user)
-    attended = Q(pk__in=Session.objects.filter(student=user, lesson__isnull=False).values("lesson_id"))
-    return lessons.filter(taught | attended)
-
-
-def lesson_for_user(*, user: AnyUser, lesson_id: int) -> Lesson:
-    """The lesson if `user` may read it; Lesson.DoesNotExist otherwise, whether it exists or not."""
-    return lessons_visible_to(user).get(pk=lesson_id)
-
-
-def lesson_sessions_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Session]:
-    """The sessions of `lesson` that `user` may read: all of them for its teacher and staff, else their own."""
-    return sessions_visible_to(user).filter(lesson=lesson)
-
-
-def sees_whole_lesson(*, user: AnyUser, lesson: Lesson) -> bool:
-    """Its teacher and staff see every student of a lesson; a student sees only themselves in it."""
-    return _sees_everything(user) or (lesson.classroom is not None and lesson.classroom.teacher_id == user.pk)
-
-
-def lesson_alerts_for_user(*, user: AnyUser, lesson: Lesson) -> QuerySet[Alert]:
-    """The lesson's alerts in time order that `user` may read: all for its teacher and staff, else their own."""
-    alerts = lesson.alerts.select_related("student").order_by("time", "id")
-    return alerts if sees_whole_lesson(user=user, lesson=lesson) else alerts.filter(student=user)
-
-
-# A student's own records (GDPR articles 15 and 17): everything stored about them, to download or to erase.
-# Their account and memberships are not records of monitoring; they stay the school's to manage.
-
-def personal_sessions(*, student: AbstractBaseUser) -> QuerySet[Session]:
-    """Every session of `student`, oldest first, with its class and lesson; samples are prefetched."""
-    return (
-        Session.objects.filter(student=student)
-        .select_related("classroom", "student")
-        .prefetch_related(models.Prefetch("samples", queryset=MetricSample.objects.order_by("time", "id")))
-        .order_by("started_at", "id")
-    )
-
-
-def personal_alerts(*, student: AbstractBaseUser) -> QuerySet[Alert]:
-    """Every alert a teacher was sent about `student`, oldest first."""
-    return Alert.objects.filter(student=student).select_related("lesson__classroom").order_by("time", "id")
-
-
-@transaction.atomic
-def personal_records_erase(*, student: AbstractBaseUser) -> dict[str, int]:
-    """Deletes every session, sample and alert of `student` and returns how many of each went.
-
-    A stream in progress carries on with its feedback but records nothing more; the student's next connection
-    starts a new session (classroom.recording). The log line says who asked and how much went, never what it held.
-    """
-    counts = {
-        "sessions": Session.objects.filter(student=student).count(),
-        "samples": MetricSample.objects.filter(session__student=student).count(),
-        "alerts": Alert.objects.filter(student=student).count(),
-    }
-    Alert.objects.filter(student=student).delete()
-    Session.objects.filter(student=student).delete()  # and their samples, by cascade
-    logger.info(
-        "records of student %s erased at their request: %d sessions, %d samples, %d alerts",
-        student.pk, counts["sessions"], counts["samples"], counts["alerts"],
-        extra={"event": "records.erased", "student_id": student.pk, **counts},
-    )
-    return counts

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
+from . import personal_records, services, visibility
 from .models import Lesson, Session
 from .serializers import (
     ErasedRecordsSerializer,
@@ -59,7 +59,7 @@ class SessionPagination(PageNumberPagination):
 
 def _session_or_404(request: Request, session_id: int) -> Session:
     try:
-        return services.session_for_user(user=request.user, session_id=session_id)
+        return visibility.session_for_user(user=request.user, session_id=session_id)
     except Session.DoesNotExist:
         raise NotFound("No such session.") from None
 
@@ -91,7 +91,7 @@ class SessionEndView(SessionAPIView):
     @extend_schema(request=SessionEndInputSerializer, responses=SessionSerializer)
     def post(self, request: Request, session_id: int) -> Response:
         session = _session_or_404(request, session_id)
-        services.session_check_can_end(user=request.user, session=session)
+        visibility.session_check_can_end(user=request.user, session=session)
         serializer = SessionEndInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         session = services.session_end(session_id=session.pk, client_totals=serializer.validated_data or None)
@@ -115,7 +115,7 @@ class HistoryListView(generics.ListAPIView):
             records = self.visible(query.validated_data)
         except ObjectDoesNotExist:
             raise NotFound(UNKNOWN_CLASS) from None
-        return services.started_between(
+        return visibility.started_between(
             records, start=query.validated_data.get("from"), end=query.validated_data.get("to")
         )
 
@@ -128,13 +128,13 @@ class SessionHistoryView(HistoryListView):
     query_serializer = SessionHistoryQuerySerializer
 
     def visible(self, query: dict) -> QuerySet[Session]:
-        return services.sessions_visible_to(self.request.user, classroom_code=query.get("classroom"))
+        return visibility.sessions_visible_to(self.request.user, classroom_code=query.get("classroom"))
 
     @extend_schema(parameters=[], responses={200: ErasedRecordsSerializer})
     def delete(self, request: Request) -> Response:
         """Erases YOUR OWN sessions, samples and alerts (GDPR art. 17), whatever else you may read; the account
         and its memberships stay. Answers how many of each went."""
-        return Response(ErasedRecordsSerializer(services.personal_records_erase(student=request.user)).data)
+        return Response(ErasedRecordsSerializer(personal_records.personal_records_erase(student=request.user)).data)
 
 
 class PersonalRecordsView(SessionAPIView):
@@ -145,8 +145,8 @@ class PersonalRecordsView(SessionAPIView):
         records = {
             "student": request.user.get_username(),
             "exported_at": timezone.now(),
-            "sessions": services.personal_sessions(student=request.user),
-            "alerts": services.personal_alerts(student=request.user),
+            "sessions": personal_records.personal_sessions(student=request.user),
+            "alerts": personal_records.personal_alerts(student=request.user),
         }
         response = Response(PersonalRecordsSerializer(records).data)
         response["Content-Disposition"] = 'attachment; filename="my-smartsession-records.json"'
@@ -168,7 +168,7 @@ class PersonalRecordsCsvView(SessionAPIView):
         sample_columns = MetricSampleSerializer.Meta.fields
         writer = csv_writer(response)
         writer.writerow([*PERSONAL_CSV_SESSION_COLUMNS, *sample_columns])
-        for session in services.personal_sessions(student=request.user):
+        for session in personal_records.personal_sessions(student=request.user):
             head = [session.pk, session.classroom.join_code if session.classroom else "",
                     session.classroom.name if session.classroom else "", session.lesson_id or "", session.analysis,
                     session.started_at, session.ended_at]
@@ -187,7 +187,7 @@ class SessionDetailView(generics.RetrieveAPIView):
     lookup_url_kwarg = "session_id"
 
     def get_queryset(self) -> QuerySet[Session]:
-        return services.sessions_visible_to(self.request.user).prefetch_related("samples")
+        return visibility.sessions_visible_to(self.request.user).prefetch_related("samples")
 
 
 class SessionSamplesCsvView(SessionAPIView):
@@ -221,13 +221,13 @@ class LessonHistoryView(HistoryListView):
     query_serializer = LessonHistoryQuerySerializer
 
     def visible(self, query: dict) -> QuerySet[Lesson]:
-        lessons = services.lessons_visible_to(self.request.user, classroom_code=query.get("classroom"))
+        lessons = visibility.lessons_visible_to(self.request.user, classroom_code=query.get("classroom"))
         return lessons if query.get("open") is None else lessons.filter(ended_at__isnull=query["open"])
 
 
 def _lesson_or_404(request: Request, lesson_id: int) -> Lesson:
     try:
-        return services.lesson_for_user(user=request.user, lesson_id=lesson_id)
+        return visibility.lesson_for_user(user=request.user, lesson_id=lesson_id)
     except Lesson.DoesNotExist:
         raise NotFound("No such lesson.") from None
 
@@ -237,7 +237,7 @@ class LessonDetailView(SessionAPIView):
     def get(self, request: Request, lesson_id: int) -> Response:
         """A lesson you may read, with its alerts in time order (yours only, unless you teach the class)."""
         lesson = _lesson_or_404(request, lesson_id)
-        alerts = services.lesson_alerts_for_user(user=request.user, lesson=lesson)
+        alerts = visibility.lesson_alerts_for_user(user=request.user, lesson=lesson)
         return Response(LessonDetailSerializer(lesson, context={"alerts": alerts}).data)
 
 
@@ -250,5 +250,5 @@ class LessonSessionsView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Session]:
         lesson = _lesson_or_404(self.request, self.kwargs["lesson_id"])
-        return services.lesson_sessions_for_user(user=self.request.user, lesson=lesson)
+        return visibility.lesson_sessions_for_user(user=self.request.user, lesson=lesson)
 

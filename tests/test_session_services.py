@@ -18,9 +18,8 @@ from sessions_app.services import (
     session_end,
     session_record_samples,
     session_start,
-    started_between,
-    sessions_visible_to,
 )
+from sessions_app.visibility import sessions_visible_to, started_between
 
 pytestmark = pytest.mark.django_db
 
