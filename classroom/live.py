@@ -335,6 +335,8 @@ class LiveRegistry:
         await asyncio.sleep(resume_within_s())
         if self._streams.get(key) is stream and stream.socket is None:
             del self._streams[key]
+            if not any(other.code == stream.code for other in self._streams.values()):
+                self._feeds.pop(stream.code, None)  # the class's last stream here: its feed goes with it
             await self._end(stream)
 
     async def _end(self, stream: StudentStream) -> None:

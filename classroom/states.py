@@ -7,9 +7,10 @@ base.html with json_script), so static/js/states.js never repeats a label or an 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sessions_app.models import PAUSED
+from vision.tracker import EXPERIMENTAL_STATES
 from vision.tracker import STATES as TRACKER_STATES
 
 from .groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE
@@ -17,28 +18,24 @@ from .groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND, C
 
 @dataclass(frozen=True)
 class StateInfo:
-    """How a page shows a state: the word, the icon, a line of help and the `state-<name>` colour class."""
+    """How a page shows a state: the word, the icon and a line of help; its colour is the `state-<name>` class."""
 
     name: str
     label: str
     icon: str | None
     help: str
-    # Not validated on labelled data (issue 14): every page that shows it says "experimental".
+    # Not validated on labelled data (vision.tracker.EXPERIMENTAL_STATES): every page that shows it says so.
     experimental: bool = False
-
-    @property
-    def css_name(self) -> str:
-        return self.name
 
 
 STATES: dict[str, StateInfo] = {
-    info.name: info
+    info.name: replace(info, experimental=info.name in EXPERIMENTAL_STATES)
     for info in (
         StateInfo("focused", "Focused", "eye", "Face in view, looking at the screen."),
         StateInfo("happy", "Happy", "smile", "Smiling, and engaged."),
         StateInfo(
             "confused", "Confused", "circle-question-mark",
-            "Brows drawn together for a while. Experimental: not validated on labelled data.", experimental=True,
+            "Brows drawn together for a while. Experimental: not validated on labelled data.",
         ),
         StateInfo("distracted", "Distracted", "eye-off", "Looking away from the screen."),
         StateInfo("drowsy", "Drowsy", "moon", "Eyes closed for long, or often."),

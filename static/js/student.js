@@ -9,7 +9,7 @@ import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
 import { FeedbackView } from "./student/feedback-view.js";
 import { FrameSender, JpegFrames } from "./student/frame-sender.js";
-import { CannotAnalyse, DeviceMeasurements, loadFaceAnalyser } from "./student/on-device.js";
+import { DeviceAnalysis } from "./student/device-analysis.js";
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -46,7 +46,6 @@ const page = {
   wasLost: false,
   leaving: false,
 };
-let analyser = null; // on-device.js FaceAnalyser, once loaded
 
 // Words for the states that are not the tracker's, from the student's side.
 const STATE_HELP = {
@@ -83,6 +82,14 @@ const sender = new FrameSender({
   canSend: () => page.camera === "on" && camera.isOpen && !page.leaving && socket.isOpen,
 });
 const jpegFrames = () => new JpegFrames({ width: config.frameWidth, quality: config.jpegQuality });
+const deviceAnalysis = new DeviceAnalysis({
+  analysis: config.analysis,
+  sender,
+  jpegFrames,
+  show: setAnalysis,
+  isLeaving: () => page.leaving,
+  reloadLink: () => link(location.pathname, "Reload the page"),
+});
 
 // ---- Camera ---------------------------------------------------------------------------------------------
 
@@ -303,7 +310,7 @@ function onMessage(message) {
       break;
     case "error":
       if (message.code === "frames_off" || message.code === "measurements_off") {
-        analysisChanged(message);
+        deviceAnalysis.changed(message);
         break;
       }
       view.frameError(message, UNREADABLE_FRAMES_NOTE);
@@ -335,70 +342,6 @@ function setAnalysis(mode, ...words) {
   setCamera(mode === "none" ? "off" : page.camera); // Start camera may be allowed or not now
 }
 
-const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
-
-// A class with on-device analysis: the runtime and the model load as soon as the page opens, while the student
-// reads it and starts the camera; nothing is sent before they have.
-async function prepareDeviceAnalysis() {
-  setAnalysis("loading", "Loading the face model for this device…");
-  // The status line is a live region: it changes every fifth of the download, not with every chunk, so a screen
-  // reader is not talked over.
-  let shownFifth = -1;
-  try {
-    analyser = await loadFaceAnalyser(config.analysis, ({ step, received, total }) => {
-      if (step === "starting") {
-        setAnalysis("loading", "Starting the face model…");
-      } else if (total && Math.floor((5 * received) / total) !== shownFifth) {
-        shownFifth = Math.floor((5 * received) / total);
-        setAnalysis("loading", `Loading the face model for this device: ${megabytes(received)} of ${megabytes(total)} MB`);
-      }
-    });
-  } catch (error) {
-    console.warn("SmartSession: on-device analysis unavailable:", error, error?.cause);
-    deviceCannot(error instanceof CannotAnalyse ? error.message : "the face model could not start");
-    return;
-  }
-  if (page.leaving) {
-    analyser.close();
-    return;
-  }
-  document.body.dataset.modelLoadMs = String(Math.round(analyser.loadMs));
-  setAnalysis("device", icon("shield-check"), "Your face is analysed on this device: no picture leaves it, only the "
-    + "measurements.");
-  sender.use(new DeviceMeasurements(analyser, {
-    onTooSlow: () => deviceCannot(`it analyses fewer than ${config.analysis.minFps} pictures a second here`),
-    onFailing: () => deviceCannot("the face model keeps failing here"),
-  }));
-  sender.schedule();
-}
-
-function deviceCannot(reason) {
-  analyser?.close();
-  analyser = null;
-  const why = `This device cannot analyse your face itself: ${reason}.`;
-  if (config.analysis.frameFallback) {
-    setAnalysis("frames", icon("info"), `${why} Pictures from your camera go to the server for analysis instead, `
-      + "as in other classes; they are never stored.");
-    sender.use(jpegFrames());
-    sender.schedule();
-  } else {
-    sender.use(null);
-    setAnalysis("none", icon("triangle-alert"), `${why} This class analyses faces on the students' own devices only, `
-      + "so nothing is sent and you are not monitored. A recent Chrome, Edge, Firefox or Safari on a computer "
-      + "can do it; or tell your teacher.");
-  }
-}
-
-// The teacher changed where this class analyses faces while the page was open (docs/protocol.md, frames_off and
-// measurements_off). The page never starts sending pictures on its own: the student reloads and reads what changed.
-function analysisChanged({ message }) {
-  analyser?.close();
-  analyser = null;
-  sender.use(null);
-  setAnalysis("none", icon("info"), `${message} Your teacher changed how this class analyses faces. `,
-    link(location.pathname, "Reload the page"), " to read what that means and carry on.");
-}
-
 // ---- Wiring ---------------------------------------------------------------------------------------------
 
 ui.start.addEventListener("click", startCamera);
@@ -417,8 +360,7 @@ function leave() {
   announcer.cancelState();
   camera.close();
   socket.stop(1000);
-  analyser?.close();
-  analyser = null;
+  deviceAnalysis.close();
 }
 ui.withdrawForm.addEventListener("submit", leave);
 window.addEventListener("pagehide", leave);
@@ -430,6 +372,6 @@ window.addEventListener("pageshow", (event) => {
 setPreviewShown(storedChoice(PREVIEW_STORAGE_KEY) !== "hidden");
 setCamera("off");
 document.body.dataset.analysis = page.analysis;
-if (page.analysis === "loading") prepareDeviceAnalysis();
+if (page.analysis === "loading") deviceAnalysis.prepare();
 else sender.use(jpegFrames());
 setConnection("idle", "Not connected yet. Start your camera to join.");
