@@ -1,8 +1,6 @@
-"""deploy/backup: a dump only its user can read, and dumps older than the documented days deleted after a good one.
-
-pg_dump is a stand-in here (tests/test_deployment_doc.py runs the real one against PostgreSQL): these tests are
-about the files the script keeps and deletes.
-"""
+"""deploy/backup: a real pg_dump of the PostgreSQL database, readable by its user only, and dumps older than the
+documented days deleted after a good one (and none after a failed one: a real pg_dump of a server that is not
+there)."""
 
 from __future__ import annotations
 
@@ -10,19 +8,17 @@ import os
 import stat
 import subprocess
 import time
-
 from pathlib import Path
 
 import pytest
 from deploy_recipe import REPO_ROOT
 
+pytestmark = pytest.mark.postgres
+
 BACKUP = REPO_ROOT / "deploy" / "backup"
 DAY_S = 24 * 60 * 60
-# Writes what pg_dump would, to its --file=; exits with FAKE_PG_DUMP_STATUS.
-FAKE_PG_DUMP = """#!/bin/sh
-for argument; do case $argument in --file=*) echo "a dump" > "${argument#--file=}" ;; esac; done
-exit "${FAKE_PG_DUMP_STATUS:-0}"
-"""
+# Nothing listens on port 1: pg_dump fails there as with the database server down.
+UNREACHABLE = "postgres://smartsession@127.0.0.1:1/smartsession"
 
 
 @pytest.fixture
@@ -32,16 +28,16 @@ def backups(tmp_path):
     return folder
 
 
-def run_backup(tmp_path, folder, *settings: str, pg_dump_status: int = 0) -> subprocess.CompletedProcess:
-    programs = tmp_path / "bin"
-    programs.mkdir(exist_ok=True)
-    (programs / "pg_dump").write_text(FAKE_PG_DUMP)
-    (programs / "pg_dump").chmod(0o755)
-    env_file = tmp_path / "env"
-    env_file.write_text("\n".join(["DATABASE_URL=postgres://smartsession@/smartsession", *settings]) + "\n")
-    env = {"PATH": f"{programs}:{os.environ['PATH']}", "SMARTSESSION_ENV_FILE": str(env_file),
-           "FAKE_PG_DUMP_STATUS": str(pg_dump_status)}
-    return subprocess.run([str(BACKUP), str(folder)], env=env, capture_output=True, text=True, timeout=60)
+@pytest.fixture
+def run_backup(tmp_path, postgres):
+    """deploy/backup FOLDER with an environment file naming the test run's PostgreSQL database (or `database`)."""
+    def run(folder, *settings: str, database: str = postgres) -> subprocess.CompletedProcess:
+        env_file = tmp_path / "env"
+        env_file.write_text("\n".join([f"DATABASE_URL={database}", *settings]) + "\n")
+        env = {"PATH": os.environ["PATH"], "SMARTSESSION_ENV_FILE": str(env_file)}
+        return subprocess.run([str(BACKUP), str(folder)], env=env, capture_output=True, text=True, timeout=120)
+
+    return run
 
 
 def dump_aged(folder, name: str, days: float):
@@ -52,23 +48,24 @@ def dump_aged(folder, name: str, days: float):
     return path
 
 
-def test_it_writes_a_dump_only_its_user_can_read(tmp_path, backups):
-    result = run_backup(tmp_path, backups)
+def test_it_writes_a_dump_only_its_user_can_read(run_backup, backups):
+    result = run_backup(backups)
     assert result.returncode == 0, result.stderr
     dump = Path(result.stdout.strip())
     assert dump.parent == backups
     assert dump.name.startswith("smartsession-") and dump.name.endswith(".dump")
     assert stat.S_IMODE(dump.stat().st_mode) == 0o600
     assert [path.name for path in backups.iterdir()] == [dump.name]
+    assert dump.read_bytes().startswith(b"PGDMP"), "pg_dump's custom format"
 
 
-def test_it_deletes_its_dumps_older_than_the_keep_days(tmp_path, backups):
+def test_it_deletes_its_dumps_older_than_the_keep_days(run_backup, backups):
     old = dump_aged(backups, "smartsession-2026-11-01T023000Z.dump", 8)
     old_partial = dump_aged(backups, "smartsession-2026-11-01T023000Z.dump.partial", 8)
     recent = dump_aged(backups, "smartsession-2026-11-26T023000Z.dump", 6.9)
     not_ours = dump_aged(backups, "notes.txt", 100)
 
-    result = run_backup(tmp_path, backups, "SMARTSESSION_BACKUP_KEEP_DAYS=7")
+    result = run_backup(backups, "SMARTSESSION_BACKUP_KEEP_DAYS=7")
 
     assert result.returncode == 0, result.stderr
     assert not old.exists() and not old_partial.exists()
@@ -76,28 +73,28 @@ def test_it_deletes_its_dumps_older_than_the_keep_days(tmp_path, backups):
     assert str(old) in result.stderr, "it says what it deleted"
 
 
-def test_it_keeps_thirty_days_by_default(tmp_path, backups):
+def test_it_keeps_thirty_days_by_default(run_backup, backups):
     old, recent = dump_aged(backups, "smartsession-a.dump", 30.1), dump_aged(backups, "smartsession-b.dump", 29.9)
-    assert run_backup(tmp_path, backups).returncode == 0
+    assert run_backup(backups).returncode == 0
     assert not old.exists() and recent.exists()
 
 
-def test_it_keeps_no_dump_longer_than_the_retention(tmp_path, backups):
+def test_it_keeps_no_dump_longer_than_the_retention(run_backup, backups):
     # A dump holds sessions the purge has deleted since: it must not outlive the school's retention.
     old, recent = dump_aged(backups, "smartsession-a.dump", 3.1), dump_aged(backups, "smartsession-b.dump", 2.9)
-    assert run_backup(tmp_path, backups, "SMARTSESSION_RETENTION_DAYS=3").returncode == 0
+    assert run_backup(backups, "SMARTSESSION_RETENTION_DAYS=3").returncode == 0
     assert not old.exists() and recent.exists()
 
 
-def test_a_failed_dump_deletes_nothing(tmp_path, backups):
+def test_a_failed_dump_deletes_nothing(run_backup, backups):
     old = dump_aged(backups, "smartsession-a.dump", 365)
-    result = run_backup(tmp_path, backups, pg_dump_status=1)
+    result = run_backup(backups, database=UNREACHABLE)
     assert result.returncode != 0
     assert old.exists()
 
 
-def test_it_refuses_days_that_are_not_a_whole_number(tmp_path, backups):
+def test_it_refuses_days_that_are_not_a_whole_number(run_backup, backups):
     old = dump_aged(backups, "smartsession-a.dump", 365)
-    result = run_backup(tmp_path, backups, "SMARTSESSION_BACKUP_KEEP_DAYS=2w")
+    result = run_backup(backups, "SMARTSESSION_BACKUP_KEEP_DAYS=2w")
     assert result.returncode == 2 and "whole days" in result.stderr
     assert old.exists() and len(list(backups.iterdir())) == 1
