@@ -345,7 +345,8 @@ async def test_the_face_model_reports_nothing_to_google(device_server, launch_br
     assert browser_fixtures.csp_violations == []
 
 
-async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_server, launch_browser, face_camera):
+async def measuring_in_a_class_with_fallback(device_server, launch_browser, face_camera):
+    """A student of the class that falls back to frames, streaming measurements: (their page, what it sent)."""
     daphne, codes = device_server
     student = await open_page(await launch_browser(camera=face_camera))
     sent = record_binary_messages(student)
@@ -354,6 +355,11 @@ async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_s
     await student.click("#start-camera")
     await student.wait_for_function(PRESENT, timeout=SEEN_WITHIN_MS)
     assert kinds(sent) == {"SSM1"}
+    return student, sent
+
+
+async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_server, launch_browser, face_camera):
+    student, sent = await measuring_in_a_class_with_fallback(device_server, launch_browser, face_camera)
 
     # Chromium's own CPU throttling, as DevTools offers it: the model now takes far longer than 200 ms a frame.
     cdp = await student.context.new_cdp_session(student)
@@ -369,14 +375,7 @@ async def test_a_device_too_slow_for_the_model_says_so_and_sends_frames(device_s
 
 
 async def test_a_face_model_that_keeps_failing_says_so_and_sends_frames(device_server, launch_browser, face_camera):
-    daphne, codes = device_server
-    student = await open_page(await launch_browser(camera=face_camera))
-    sent = record_binary_messages(student)
-    await log_in(student, server_of(daphne), "ned")
-    await student.goto(f"{daphne.url}/class/{codes['fallback']}/")
-    await student.click("#start-camera")
-    await student.wait_for_function(PRESENT, timeout=SEEN_WITHIN_MS)
-    assert kinds(sent) == {"SSM1"}
+    student, sent = await measuring_in_a_class_with_fallback(device_server, launch_browser, face_camera)
 
     # From now on the model's WebAssembly fails on every frame, as a trap or running out of memory would. The page's
     # runtime is this same module (one module per URL), so the landmarker it made fails too.
