@@ -35,6 +35,7 @@ const LOST_WORDS = {
   server_restarting: "The server is restarting",
   unavailable: "The server cannot reach its database just now",
 };
+const lostWords = (reason) => LOST_WORDS[reason?.code] ?? LOST_WORDS.lost;
 const UNREADABLE_FRAMES_NOTE = "The server could not read the last few pictures from your camera. "
   + "If this goes on, pause and resume, or reload the page.";
 
@@ -62,12 +63,16 @@ const view = new FeedbackView({ announcer, help: (state) => STATE_HELP[state]?.(
 const camera = new Camera(byId("preview"), { onEnded: onCameraEnded });
 const socket = new LiveSocket({
   path: config.wsPath,
-  onConnecting: () => setConnection("connecting", "Connecting…"),
+  // A retry stays "lost" and keeps saying why, rather than flashing "Connecting…" at every attempt.
+  onConnecting: () => {
+    if (page.connection === "lost") setConnection("lost", `${lostWords(socket.lastReason)} — reconnecting now…`);
+    else setConnection("connecting", "Connecting…");
+  },
   onOpen: socketOpened,
   onMessage,
   onLost: socketLost,
   onCountdown: (seconds, attempt, reason) => {
-    setConnection("lost", `${LOST_WORDS[reason?.code] ?? LOST_WORDS.lost} — reconnecting in ${seconds} s (attempt ${attempt})`);
+    setConnection("lost", `${lostWords(reason)} — reconnecting in ${seconds} s (attempt ${attempt})`);
   },
   onRefused: refused,
   onProved: () => {
