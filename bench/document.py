@@ -140,7 +140,8 @@ def render(data: dict[str, Any]) -> str:
         f"(send to feedback) is at most {fmt(criteria['max_p95_ms'])} ms, and nothing errs.",
         "- **A run** first opens every student's socket, a few at a time (as a class trickles in; a few hundred "
         "handshakes at once would measure that storm instead), then all stream together, and only that part is "
-        "measured.",
+        "measured. Each student keeps a beat of its own, as students press Start at different moments: their first "
+        "frames are spread over one frame interval, not sent in one burst on every beat.",
         f"- **Searches** try a number of students, step by x1.5 until one run passes and one fails, then bisect "
         f"until the two are within {round(100 * sizes['resolution'])}%. Each run streams for "
         f"{fmt(sizes['search_seconds'], 1)} s; the first answer of each student (a connection's start) is left out "

@@ -33,6 +33,11 @@ DRAIN_S = 3.0
 # Daphne drops a handshake not accepted within 5 s: a few hundred at once would measure that storm, not a class.
 CONCURRENT_HANDSHAKES = 8
 MAX_MESSAGE_BYTES = 4 * 2**20
+# Students press Start at different moments, so every page keeps a beat of its own. Successive students' first
+# frames step round one frame interval by this fraction of it (golden-ratio steps, which spread evenly for any
+# class size). Started in step, N students would send N frames at once on every beat and stay in step, and a
+# server would be measured on bursts that no class sends.
+BEAT_STEP = (5**0.5 - 1) / 2
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ def http_base(url: str) -> str:
     parts = urlsplit(url)
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
     return f"{scheme}://{parts.netloc}"
+
+
+def beat_offset_s(student_number: int, fps: float) -> float:
+    """How long after the class starts streaming this student sends a first frame: within one frame interval."""
+    return (student_number * BEAT_STEP) % 1.0 / fps
 
 
 def wait_for_server(url: str, *, seconds: float) -> bool:
@@ -133,7 +143,8 @@ async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
 
 class Arrivals:
     """Students open their sockets a few at a time, then all start streaming together once every socket is open (or
-    has failed): a run measures N students streaming at once, from its first second."""
+    has failed), each on its own beat (beat_offset_s): a run measures N students streaming at once, from its first
+    second."""
 
     def __init__(self, students: int) -> None:
         self.handshakes = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
@@ -199,8 +210,9 @@ class SimulatedStudent:
     """One student page: sends its behaviour's frames, paced open or closed loop, and reads its feedback."""
 
     def __init__(self, plan: LoadPlan, account: Account, behaviour: Behaviour, phase_s: float, feed: Feed,
-                 on_latency: Callable[[float], None]) -> None:
+                 on_latency: Callable[[float], None], beat_offset_s: float = 0.0) -> None:
         self.plan, self.account, self.behaviour, self.phase_s, self.feed = plan, account, behaviour, phase_s, feed
+        self.beat_offset_s = beat_offset_s
         self.on_latency = on_latency
         self.stats = StudentStats(username=account.username, behaviour=behaviour.name)
         self.connected = self.opened = False
@@ -239,6 +251,7 @@ class SimulatedStudent:
 
     async def send(self, socket: ClientConnection, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
+        await _sleep_unless(stop, self.beat_offset_s)
         started = self.next_frame_at = loop.time()
         try:
             while not stop.is_set():
@@ -447,7 +460,8 @@ async def run_class(plan: LoadPlan, feed: Feed, *,
     progress = Progress(plan, students, teachers, server_samples, write_progress)
     for number, account in enumerate(plan.students):
         behaviour, phase_s = plan.behaviour_of(number)
-        students.append(SimulatedStudent(plan, account, behaviour, phase_s, feed, on_latency=progress.record))
+        students.append(SimulatedStudent(plan, account, behaviour, phase_s, feed, on_latency=progress.record,
+                                         beat_offset_s=beat_offset_s(number, plan.fps)))
     students_gone = asyncio.Event()  # teachers watch until the last student has left, answers drained
     arrivals = Arrivals(len(students))
     try:
