@@ -114,6 +114,23 @@ def test_it_evaluates_a_folder_with_only_some_parts_from_its_labels_files(own_da
     }
 
 
+def test_it_reads_head_pose_from_every_poses_file_in_the_folder(shared_testdata, tmp_path):
+    aflw = shared_testdata / "aflw2000"
+    header, first, second = (aflw / "poses_deg.csv").read_text().splitlines()[:3]
+    for folder, row in (("room_a", first), ("room_b", second)):
+        (tmp_path / folder).mkdir()
+        image = row.split(",")[0]
+        shutil.copy(aflw / image, tmp_path / folder / image)
+        (tmp_path / folder / "poses_deg.csv").write_text(f"{header}\n{row}\n")
+
+    result = vision_cli("evaluate", str(tmp_path), "--json")
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    pose = json.loads(result.stdout)["head_pose"]
+    assert pose["set"] == "room_a, room_b"
+    assert pose["images"] == 2 and pose["not_found_on_disk"] == [], pose
+
+
 def test_it_writes_its_report_into_a_readme_block(own_data, tmp_path):
     from vision.cli import README_BEGIN, README_END
 

@@ -292,19 +292,21 @@ def evaluate_head_pose(data_dir: Path, analyzer: FaceAnalyzer) -> dict[str, Any]
     signed: dict[str, list[float]] = {"yaw": [], "pitch": [], "roll": []}
     labelled_yaw: list[float] = []
     missed, absent = [], []
-    with open(poses[0], newline="") as handle:
-        for row in csv.DictReader(handle):
-            path = poses[0].parent / row["image"]
-            if not path.is_file():
-                absent.append(row["image"])
-                continue
-            face = _analyze_image(analyzer, path).face
-            if face is None:
-                missed.append(row["image"])
-                continue
-            labelled_yaw.append(float(row["yaw_deg"]))
-            for axis in signed:
-                signed[axis].append(getattr(face, axis) - float(row[f"{axis}_deg"]))
+    for labels in poses:
+        with open(labels, newline="") as handle:
+            for row in csv.DictReader(handle):
+                path = labels.parent / row["image"]
+                name = str(path.relative_to(data_dir))
+                if not path.is_file():
+                    absent.append(name)
+                    continue
+                face = _analyze_image(analyzer, path).face
+                if face is None:
+                    missed.append(name)
+                    continue
+                labelled_yaw.append(float(row["yaw_deg"]))
+                for axis in signed:
+                    signed[axis].append(getattr(face, axis) - float(row[f"{axis}_deg"]))
     found = len(labelled_yaw)
     near = [index for index, yaw in enumerate(labelled_yaw) if abs(yaw) <= YAW_AWAY_DEG]
 
@@ -312,7 +314,7 @@ def evaluate_head_pose(data_dir: Path, analyzer: FaceAnalyzer) -> dict[str, Any]
         return round(sum(abs(error) for error in errors) / len(errors), 2) if errors else None
 
     return {
-        "set": poses[0].parent.name,
+        "set": ", ".join(labels.parent.name for labels in poses),
         "images": found + len(missed),
         "faces_found": found,
         "missed": missed,
