@@ -197,7 +197,7 @@ def face_signals(
         yaw=yaw,
         pitch=pitch,
         roll=roll,
-        smile=signals.smile_score(blendshapes, landmarks),
+        smile=signals.smile_score(blendshapes),
         confusion=signals.confusion_score(blendshapes),
         blendshapes=blendshapes,
         quality=signals.face_quality(box, yaw, pitch, brightness),

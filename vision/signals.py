@@ -148,13 +148,12 @@ def smile_features(blendshapes: Mapping[str, float], landmarks: np.ndarray) -> S
     return SmileFeatures(mouth_smile=_pair(blendshapes, "mouthSmile"), mouth_width=width, corner_lift=lift)
 
 
-def smile_score(blendshapes: Mapping[str, float], landmarks: np.ndarray) -> float:
+def smile_score(blendshapes: Mapping[str, float]) -> float:
     """0..1 from one frame alone: the face model's own mouthSmile activation (mean of left and right).
 
     With no resting face to compare with, nothing of ours is added: a population threshold on lip shape reads
     some resting faces as smiles (full lips, a mouth that turns up at rest) and misses small smiles on others.
-    The tracker decides "happy" from smile_rise over the student's own resting face instead. `landmarks` is
-    not used; it is taken so that every expression signal is called with the same frame's data.
+    The tracker decides "happy" from smile_rise over the student's own resting face instead.
     """
     return _clip(_pair(blendshapes, "mouthSmile"), 0.0, 1.0)
 
