@@ -38,6 +38,9 @@ TEMPLATES = ["nginx/smartsession.conf", "smartsession.env", *sorted(
     str(path.relative_to(HERE)) for path in (HERE / "systemd").glob("*") if path.is_file()
 )]
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+# What means something to the shell that reads smartsession.env (deploy/manage, backup, restore), to systemd or
+# to nginx: a value holding one would be cut short, or run as a command, in a file that looks fine.
+UNSAFE_IN_VALUE = re.compile(r"[\s'\"`$\\;&|<>(){}]")
 
 
 def values_with_defaults(given: dict[str, str]) -> dict[str, str]:
@@ -98,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         name, separator, value = item.partition("=")
         if not separator or not PLACEHOLDER.fullmatch(f"@{name}@"):
             parser.error(f"{item!r} is not NAME=VALUE with NAME in capitals")
+        if unsafe := UNSAFE_IN_VALUE.search(value):
+            parser.error(f"{name}'s value holds {unsafe.group()!r}: no spaces, quotes or any of $ \\ ; & | < > ( ) "
+                         "{ } in a value (percent-encode them in a URL)")
         given[name] = value
     for path in render(values_with_defaults(given), args.out, given=set(given)):
         print(path)

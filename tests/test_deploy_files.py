@@ -38,6 +38,20 @@ def test_it_refuses_to_render_with_a_value_missing_or_one_no_template_uses(tmp_p
     assert typo.returncode != 0 and "no template uses SEVER_NAME" in typo.stderr
 
 
+@pytest.mark.parametrize("name, value", [
+    ("SECRET_KEY", "abc def"),
+    ("SECRET_KEY", "key$HOME"),
+    ("DATABASE_URL", "postgres://app:pa'ss@127.0.0.1/app"),
+    ("DATABASE_URL", "postgres://app@127.0.0.1/app?sslmode=require&target_session_attrs=any"),
+    ("SERVER_NAME", "class.school.example;"),
+])
+def test_it_refuses_a_value_the_shell_or_nginx_would_misread_and_writes_nothing(tmp_path, name, value):
+    refused = run_render(tmp_path / "out", *(f"{k}={v}" for k, v in {**VALUES, name: value}.items()))
+
+    assert refused.returncode != 0 and f"{name}'s value holds" in refused.stderr, refused.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_it_fills_in_every_placeholder_and_keeps_the_env_file_private(rendered):
     for path in rendered.rglob("*"):
         if path.is_file():
