@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import history_views, lesson_views, model_views, roster_views, views
+from . import history_views, lesson_views, model_views, roster_views, settings_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,8 +17,8 @@ urlpatterns = [
     path("classes/", views.all_classes, name="all-classes"),
     path("teach/", views.teacher_classes, name="teacher-classes"),
     path("teach/<str:code>/", views.dashboard, name="dashboard"),
-    path("teach/<str:code>/settings/", views.class_settings, name="class-settings"),
-    path("teach/<str:code>/settings/expressions/", views.class_expressions, name="class-expressions"),
+    path("teach/<str:code>/settings/", settings_views.class_settings, name="class-settings"),
+    path("teach/<str:code>/settings/expressions/", settings_views.class_expressions, name="class-expressions"),
     path("teach/<str:code>/students/", roster_views.class_students, name="class-students"),
     path("teach/<str:code>/students/sign-up/", roster_views.class_self_signup, name="class-self-signup"),
     path("teach/<str:code>/join-qr.png", roster_views.join_qr, name="class-join-qr"),
