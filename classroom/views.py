@@ -53,7 +53,7 @@ DASHBOARD_ALERTS = 50
 JPEG_QUALITY = 0.7
 # On-device analysis: a second face is worth noticing ("2 faces in view"); more only cost the device time.
 DEVICE_MAX_FACES = 2
-# Below this rate, sustained, blinks are missed (README, "Vision engine": at 5 fps a fifth of them already are):
+# Below this rate, sustained, blinks are missed (docs/vision.md: at 5 fps a fifth of them already are):
 # the device is too slow, and the page falls back to frames if the class allows it.
 DEVICE_MIN_FPS = 5
 TASKS_VISION = "vendor/tasks-vision"

@@ -390,7 +390,7 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # What the student page sends: frames this many pixels wide (height keeps the camera's aspect), and at most
-# this many a second. 10 fps keeps blink counting accurate (README, "Vision engine") at a third of 30 fps's cost.
+# this many a second. 10 fps keeps blink counting accurate (docs/vision.md) at a third of 30 fps's cost.
 SMARTSESSION_FRAME_WIDTH = envint("SMARTSESSION_FRAME_WIDTH", 640)
 if not 160 <= SMARTSESSION_FRAME_WIDTH <= 1920:
     raise ImproperlyConfigured(f"SMARTSESSION_FRAME_WIDTH must be 160 to 1920, not {SMARTSESSION_FRAME_WIDTH}.")

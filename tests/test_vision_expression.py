@@ -68,7 +68,7 @@ def test_it_never_reads_a_resting_face_as_happy_however_its_lips_look(london_rep
 
 def test_it_pins_the_single_image_figures_below_the_goals(london_report):
     # One photo with nothing to compare it with cannot tell a resting face that looks like a smile from a small
-    # smile (README, "Smiles"): these are floors against regressions, not the goals.
+    # smile (docs/vision.md, "Smiles"): these are floors against regressions, not the goals.
     single = london_report["single"]
     assert single["all"]["accuracy"] >= 0.76
     assert single["not smiling"]["accuracy"] >= 0.93

@@ -21,7 +21,7 @@ DEFAULT_DATA_DIR = Path(
 # The demo clip committed with the load generator (its SOURCE.txt gives the licence), so bench runs on a fresh clone.
 DEFAULT_BENCH_VIDEO = Path(__file__).resolve().parent.parent / "classroom" / "simulation" / "clip" / "WolfgangLanger_Pexels.mp4"
 # `evaluate --readme FILE` replaces what stands between these two lines of FILE with the report, in a code block.
-README_BEGIN = "<!-- vision evaluate: begin (written by python -m vision evaluate --readme README.md) -->"
+README_BEGIN = "<!-- vision evaluate: begin (written by python -m vision evaluate --readme docs/vision.md) -->"
 README_END = "<!-- vision evaluate: end -->"
 
 

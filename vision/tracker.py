@@ -369,7 +369,7 @@ class StudentTracker:
         return len(self._blink_times) * 60.0 / observed if observed >= 5.0 else 0.0
 
     def _engagement_target(self, face, state: str, perclos: float) -> float:
-        """Documented in README: presence x attention x alertness, each 0..1."""
+        """Documented in docs/vision.md: presence x attention x alertness, each 0..1."""
         if face is None or state == "absent":
             return 0.0
         attention = 1.0
