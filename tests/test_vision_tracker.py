@@ -65,6 +65,14 @@ def test_it_calls_looking_away_for_two_seconds_distraction_and_says_why(frontal)
     assert status.engagement < 40
 
 
+def test_it_keeps_saying_why_while_distraction_ends(frontal):
+    away = posed(frontal, yaw=frontal.face.yaw - 40)
+    statuses = run(StudentTracker(), [(4, frontal), (4, away), (0.5, frontal)])
+    # Looking back, the student stays distracted for a moment (BACK_AFTER_S), and the reason still says why.
+    assert statuses[-1].state == "distracted"
+    assert any(reason.startswith("head turned right for") for reason in statuses[-1].reasons), statuses[-1].reasons
+
+
 @pytest.mark.parametrize("fps", [2.0, 30.0])
 def test_it_times_distraction_by_the_clock_not_by_frames(frontal, fps):
     away = posed(frontal, pitch=frontal.face.pitch - 35)

@@ -212,6 +212,8 @@ class StudentTracker:
         self._neutral = _NeutralPose()
         self._resting_face = _RestingFace()
         self._away = _Debounced(AWAY_AFTER_S, BACK_AFTER_S)
+        # What the student last looked away by: still the reason while distraction holds after they look back.
+        self._away_reason = "looking away"
         self._absent = _Debounced(ABSENT_AFTER_S, 0.0)
         self._happy = _Debounced(HAPPY_AFTER_S, EXPRESSION_OFF_S)
         self._confused = _Debounced(CONFUSED_AFTER_S, EXPRESSION_OFF_S)
@@ -285,9 +287,11 @@ class StudentTracker:
 
         self._neutral.update(t, dt, face.yaw, face.pitch, face.gaze_x, face.gaze_y)
         away_now, away_reason = self._looking_away(face)
+        if away_now:
+            self._away_reason = away_reason
         looking_away = self._away.update(t, away_now)
         if looking_away:
-            reasons.append(f"{away_reason} for {max(self._away.held_for(t), AWAY_AFTER_S):.0f} s")
+            reasons.append(f"{self._away_reason} for {max(self._away.held_for(t), AWAY_AFTER_S):.0f} s")
 
         perclos = self._perclos()
         drowsy = shut or (
