@@ -44,6 +44,11 @@ class AlertPolicy:
         self._last_sent[kind] = now
         return [Alert(kind=kind, reason=reason, t=now)]
 
+    def restart(self) -> None:
+        """After a pause or a reconnect: states are timed from the next frame, not across the time away (which
+        the student chose, or the network took). How recently each alert was sent is kept."""
+        self._state, self._state_since, self._had_face = None, 0.0, False
+
     def on_status(self, now: float, state: str, face: bool) -> list[Alert]:
         """One analysed frame's state; returns the alerts it raises."""
         alerts: list[Alert] = []

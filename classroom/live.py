@@ -120,6 +120,7 @@ class StudentStream:
             self.ending.cancel()
             self.ending = None
         self._frames_received = 0
+        self.alerts.restart()
         self.clock.new_connection()
         self._frames.drop_waiting()
         self._frames.take_skipped()  # the older socket's frames: nobody to report them to
@@ -185,6 +186,7 @@ class StudentStream:
         if self.paused == paused:
             return
         self.paused = paused
+        self.alerts.restart()
         if paused:
             self._frames.drop_waiting()
             self.recorder.on_paused()

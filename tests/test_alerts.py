@@ -43,3 +43,22 @@ def test_it_alerts_when_the_camera_goes_silent():
     alerts = policy.on_silence(102.0, 5.0)
     assert kinds(alerts) == ["camera_stopped"]
     assert "5 s" in alerts[0].reason
+
+
+def test_it_times_a_state_afresh_after_a_pause_or_a_reconnect():
+    policy = AlertPolicy()
+    policy.on_status(0.0, "distracted", True)
+    policy.on_status(9.0, "distracted", True)
+    policy.restart()  # paused (or reconnected) for ten minutes, still looking away when back
+    assert kinds(policy.on_status(609.0, "distracted", False)) == [], "neither 609 s distracted nor a face lost"
+    alerts = policy.on_status(619.5, "distracted", True)
+    assert kinds(alerts) == ["distracted"] and alerts[0].reason == "distracted for 10 s"
+
+
+def test_a_restart_keeps_the_once_a_minute_limit():
+    policy = AlertPolicy()
+    policy.on_status(0.0, "absent", False)
+    assert kinds(policy.on_status(11.0, "absent", False)) == ["absent"]
+    policy.restart()
+    policy.on_status(12.0, "absent", False)
+    assert kinds(policy.on_status(23.0, "absent", False)) == [], "a reconnect does not repeat it within the minute"
