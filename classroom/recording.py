@@ -290,7 +290,10 @@ class SessionRecorder:
             await asyncio.sleep(FINISH_RETRY_EVERY_S)
 
     async def _write_and_end(self, *, ended_at: datetime) -> bool:
-        if not await self.flush() or self.session_id is None:
+        written = await self.flush()
+        if self.erased:
+            return True  # the student erased their records meanwhile: nothing left to end
+        if not written or self.session_id is None:
             return False
         try:
             await run_in_writer(_session_services().session_end, session_id=self.session_id, ended_at=ended_at,
