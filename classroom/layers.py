@@ -22,6 +22,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import MaxConnectionsError, RedisError
@@ -32,6 +33,11 @@ logger = logging.getLogger("smartsession.channel_layer")
 OUTAGE_ERRORS = (RedisError, OSError)
 # How often a down layer tries Redis again; a teacher sees updates again within about this long.
 PROBE_EVERY_S = 0.5
+# A full connection pool is this process's own peak, not an outage: Redis answers. A receive waits it out, and a
+# group join or leave is tried again for this long (a lost join would leave a socket out of its group), never
+# taking the layer down for everyone.
+BUSY_RETRY_S = 2.0
+BUSY_PAUSE_S = 0.05
 
 RecoveryListener = Callable[[], Awaitable[None]]
 
@@ -70,6 +76,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
                 continue
             try:
                 return await super().receive(channel)
+            except MaxConnectionsError:
+                await asyncio.sleep(BUSY_PAUSE_S)
             except OUTAGE_ERRORS as error:
                 self._went_down(error)
 
@@ -82,7 +90,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
     async def group_add(self, group: str, channel: str) -> None:
         self._groups_here[group].add(channel)
         self._discards_missed.discard((group, channel))
-        if not await self._unless_down(super().group_add(group, channel)):
+        if not await self._change_membership(partial(super().group_add, group, channel)):
             self._adds_missed.add((group, channel))
 
     async def group_discard(self, group: str, channel: str) -> None:
@@ -91,13 +99,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             members.discard(channel)
             if not members:
                 del self._groups_here[group]
-        if await self._usable():
-            try:
-                await super().group_discard(group, channel)
-                return
-            except OUTAGE_ERRORS as error:
-                self._went_down(error)
-        self._discards_missed.add((group, channel))
+        if not await self._change_membership(partial(super().group_discard, group, channel)):
+            self._discards_missed.add((group, channel))
 
     def groups_here(self) -> dict[str, set[str]]:
         """This process's group memberships (for tests and the readiness check)."""
@@ -113,16 +116,34 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
             await call
             return True
         except MaxConnectionsError:
-            # Redis is fine; this process has every pooled connection busy at this instant. Drop this one
-            # message (the next status replaces it) rather than take the layer down for everyone.
-            self._busy_drops += 1
-            if self._busy_drops == 1 or self._busy_drops % 1000 == 0:
-                logger.warning("Channel layer pool full: %d messages dropped so far", self._busy_drops,
-                               extra={"event": "channel_layer.pool_full", "dropped": self._busy_drops})
+            # Drop this one message (the next status replaces it) rather than wait behind the peak.
+            self._count_busy_drop()
         except OUTAGE_ERRORS as error:
             self._dropped += 1
             self._went_down(error)
         return False
+
+    async def _change_membership(self, change: Callable[[], Awaitable[None]]) -> bool:
+        """A group join or leave, waited for through a full pool; False if Redis is away or stays busy."""
+        give_up_at = time.monotonic() + BUSY_RETRY_S
+        while await self._usable():
+            try:
+                await change()
+                return True
+            except MaxConnectionsError:
+                if time.monotonic() >= give_up_at:
+                    self._count_busy_drop()
+                    return False
+                await asyncio.sleep(BUSY_PAUSE_S)
+            except OUTAGE_ERRORS as error:
+                self._went_down(error)
+        return False
+
+    def _count_busy_drop(self) -> None:
+        self._busy_drops += 1
+        if self._busy_drops == 1 or self._busy_drops % 1000 == 0:
+            logger.warning("Channel layer pool full: %d calls dropped so far", self._busy_drops,
+                           extra={"event": "channel_layer.pool_full", "dropped": self._busy_drops})
 
     async def _usable(self) -> bool:
         """True when Redis answers: up all along, or back now (tried at most every PROBE_EVERY_S while down)."""

@@ -117,3 +117,29 @@ async def test_it_writes_a_group_joined_while_it_recovers(private_redis):
         assert not await layer.connection(0).zscore(layer._group_key("class.T.student.299"), leaver)
     finally:
         await layer.close_pools()
+
+
+async def test_a_full_connection_pool_is_waited_out_not_taken_for_an_outage(private_redis):
+    # A pool of one connection, held by a waiting receive: every other call finds the pool full, for real.
+    layer = ResilientRedisChannelLayer(hosts=[{"address": private_redis.url, "socket_timeout": 15,
+                                               "max_connections": 1}])
+    sender = ResilientRedisChannelLayer(hosts=[{"address": private_redis.url, "socket_timeout": 15}])
+    try:
+        listener, joiner = await layer.new_channel(), await layer.new_channel()
+        waiting = asyncio.ensure_future(layer.receive(listener))
+        await asyncio.sleep(0.3)
+        joining = asyncio.ensure_future(layer.group_add("class.T.teachers", joiner))
+        await asyncio.sleep(0.3)
+        assert not joining.done() and layer.available, "still trying to join, and the layer is not down"
+
+        await sender.send(listener, {"type": "hello"})  # the receive returns, and frees the pool's connection
+        async with asyncio.timeout(5):
+            assert await waiting == {"type": "hello"}
+            await joining
+        await sender.group_send("class.T.teachers", {"type": "student.update"})
+        async with asyncio.timeout(5):
+            assert await layer.receive(joiner) == {"type": "student.update"}, "the join reached Redis"
+        assert layer.available
+    finally:
+        await layer.close_pools()
+        await sender.close_pools()
