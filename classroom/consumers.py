@@ -145,9 +145,12 @@ class StudentConsumer(_LiveSocket):
     async def release(self) -> None:
         if self.stream is None:
             return
+        # Detach first: leaving the groups waits on Redis, and Daphne cancels a closed socket's consumer after
+        # 10 s; a stream left attached to a dead socket would never end its session or tell the teachers.
+        left = live.registry.detach(self, self.key)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-        if live.registry.detach(self, self.key) and not self.taken_over:
+        if left and not self.taken_over:
             await self.stream.to_teachers("student.left", {"student": self.stream.status_object()})
 
     @property
