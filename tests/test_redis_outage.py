@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 
 import pytest
@@ -100,5 +101,39 @@ async def test_it_keeps_every_socket_open_and_recording_through_a_redis_restart(
         assert set(sessions) == set(STUDENTS)
         for name, (status, samples, frames) in sessions.items():
             assert status == "ended" and samples >= 8 and frames == students[name].feedback, (name, sessions[name])
+    finally:
+        server.stop()
+
+
+async def test_a_student_who_leaves_while_redis_stalls_still_has_the_session_ended(tmp_path, private_redis,
+                                                                                 face_frames):
+    env = server_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", REDIS_URL=private_redis.url,
+                     SMARTSESSION_RESUME_SECONDS="1", SMARTSESSION_SAMPLE_SECONDS="1")
+    code, tokens = set_up_class(env, ("ann",))
+    server = DaphneServer(env, tmp_path / "daphne.log")
+    server.start()
+    try:
+        student, leave = StudentClient(), asyncio.Event()
+        streaming = asyncio.ensure_future(student.stream(server, f"/ws/student/{code}/", tokens["ann"],
+                                                         [jpeg for _, jpeg in face_frames], fps=5, seconds=60,
+                                                         stop=leave))
+        await asyncio.sleep(3)
+        # Redis stalls (stopped, not gone: calls wait instead of failing), and the student closes the page. Leaving
+        # the class's groups now waits on Redis, and Daphne cancels the closed socket's consumer after 10 s.
+        private_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            leave.set()
+            await streaming
+            await asyncio.sleep(12)
+        finally:
+            private_redis.process.send_signal(signal.SIGCONT)
+
+        assert student.feedback > 0
+        for _ in range(20):
+            sessions = session_summaries(env)
+            if sessions.get("ann", ("",))[0] == "ended":
+                break
+            await asyncio.sleep(0.5)
+        assert sessions["ann"][0] == "ended", "the stream let go of the closed socket and ended its session"
     finally:
         server.stop()
