@@ -66,13 +66,15 @@ class Sizes:
     frame_ceiling: int  # most students a search with frames tries
     on_device_ceiling: int
     resolution: float  # a search stops when its bracket is this close (a fraction of the students)
+    timed: bool = True  # False: a run passes when it was answered without errors, however slowly
+
 
 
 FULL = Sizes(name="full", behaviour="whole_clip", search_seconds=20, level_seconds=30, warmup_seconds=4,
              model_frames=40, model_rounds=3, frame_ceiling=300, on_device_ceiling=400, resolution=0.05)
 # Counts, not timings: every section runs and every number is made, in well under a minute.
 SMOKE = Sizes(name="smoke", behaviour="attentive", search_seconds=1.5, level_seconds=1.5, warmup_seconds=0,
-              model_frames=3, model_rounds=1, frame_ceiling=1, on_device_ceiling=1, resolution=1.0)
+              model_frames=3, model_rounds=1, frame_ceiling=1, on_device_ceiling=1, resolution=1.0, timed=False)
 
 
 def say(line: str) -> None:
@@ -86,6 +88,11 @@ def keeps_page_pace(row: dict[str, Any]) -> bool:
 
 def answers_in_time(row: dict[str, Any]) -> bool:
     return row["problems"] == 0 and row["errors"] == 0 and row["p95_ms"] is not None and row["p95_ms"] <= MAX_P95_MS
+
+
+def answered_without_errors(row: dict[str, Any]) -> bool:
+    """A smoke run's test: on a busy machine a model loading on the first frame can take longer than any pace."""
+    return row["problems"] == 0 and row["errors"] == 0 and row["answered"] > 0
 
 
 def largest_passing(measure: Callable[[int], dict[str, Any]], passes: Callable[[dict[str, Any]], bool], *,
@@ -330,6 +337,8 @@ class Bench:
                 f"{row['server_cpu_percent']}%, generator CPU {row['generator_cpu_percent']}%{problems}")
             return row
 
+        if not self.sizes.timed:
+            passes = answered_without_errors
         best, first_failing, runs = largest_passing(measured, passes, start=start, ceiling=ceiling,
                                                     resolution=self.sizes.resolution)
         say(f"  {label}: {best} (first failing: {first_failing or 'none up to ' + str(ceiling)})")
