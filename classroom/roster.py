@@ -7,7 +7,8 @@ with a bad row changes nothing: the teacher gets every problem with its line num
 New accounts get no password. Each gets an invite link instead (InviteTokenGenerator), shown once on a sheet
 the teacher prints; the student opens it, chooses a password and is in. The link works once (setting the
 password changes what it was signed with) and for INVITE_VALID_DAYS. Existing accounts are only added to
-the class: nothing about them changes. Only students' accounts: a row naming a teacher, staff or a superuser
+the class: nothing about them changes, except that an account whose invite was lost (never used) gets a new link
+that replaces the old one. Only students' accounts: a row naming a teacher, staff or a superuser
 is a bad row, and none of them ever gets an invite link.
 """
 
@@ -259,6 +260,11 @@ def roster_import(*, classroom: Classroom, data: bytes) -> RosterResult:
                 user.set_unusable_password()
                 user.save()
             invite = created or _not_activated_and_only_yours(user, classroom)
+            if invite and not created:
+                # A new link replaces the lost one: a new unusable password changes what links are signed over,
+                # so whoever finds the lost sheet cannot take the account with it.
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
             _, joined = Membership.objects.get_or_create(classroom=classroom, student=user)
             result.added.append(
                 AddedStudent(

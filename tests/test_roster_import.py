@@ -149,10 +149,13 @@ def test_it_lets_an_invited_student_choose_a_password_once(client, teacher, clas
     assert "does not work any more" in again
 
 
-def test_it_prints_a_new_link_for_a_student_who_never_used_theirs(client, teacher, classroom):
-    roster_import(classroom=classroom, data=GOOD.encode())
+def test_it_prints_a_new_link_for_a_student_who_never_used_theirs_and_the_lost_one_stops_working(client, classroom):
+    lost = roster_import(classroom=classroom, data=GOOD.encode()).added[0].invite_url
     again = roster_import(classroom=classroom, data=GOOD.encode())
     assert all(added.invite_url for added in again.added) and not any(added.created for added in again.added)
+
+    assert "does not work any more" in client.get(lost, follow=True).content.decode()
+    assert "Choose your password" in client.get(again.added[0].invite_url, follow=True).content.decode()
 
 
 def test_it_refuses_rows_naming_a_superuser_staff_or_a_teacher_and_adds_nobody(classroom, make_user, other_teacher):
