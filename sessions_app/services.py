@@ -92,6 +92,10 @@ def is_member(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
     return classroom.memberships.filter(student=student).exists()
 
 
+def has_consented(*, student: AbstractBaseUser, classroom: models.Model) -> bool:
+    return classroom.memberships.filter(student=student, consented_at__isnull=False).exists()
+
+
 def analysis_mode(*, frames: bool, measurements: bool) -> str:
     """Session.Analysis of a stream that has sent pictures (frames), its device's measurements, or both."""
     if measurements:
@@ -106,6 +110,7 @@ def session_start(
     started_at: datetime | None = None,
     fresh: bool = False,
     analysis: str = Session.Analysis.SERVER,
+    require_consent: bool = False,
 ) -> tuple[Session, bool]:
     """The student's active session for `classroom` (created False), or a new one (created True).
 
@@ -123,6 +128,9 @@ def session_start(
     """
     if classroom is not None and not is_member(student=student, classroom=classroom):
         raise PermissionDenied("You are not a member of this class.")
+    if require_consent and classroom is not None and not has_consented(student=student, classroom=classroom):
+        # A class's records come from streams the student agreed to (the live socket asks the same).
+        raise PermissionDenied("Give your consent on the class page first.")
     classroom_id = classroom.pk if classroom is not None else None
     conflict: IntegrityError | None = None
     for _ in range(START_ATTEMPTS):
@@ -194,7 +202,9 @@ def session_end(
     """Ends the session and computes its totals; idempotent (an ended session is returned unchanged).
 
     `ended_at` defaults to now and is never before started_at. `client_totals` (keys from
-    CLIENT_TOTAL_FIELDS, validated by the caller) are used only when no sample was recorded.
+    CLIENT_TOTAL_FIELDS, validated by the caller) are used only when no sample was recorded, and only for a
+    session in no class: what a teacher's report shows of a class is what the server measured, never figures a
+    student's client typed in.
     `analysis`, when given, corrects where the face was analysed (a device that fell back to frames: mixed).
     Session.DoesNotExist for an unknown id.
     """
@@ -234,9 +244,10 @@ def _finish(session: Session, *, ended_at: datetime, client_totals: dict[str, An
         totals["blink_rate_per_min"] = _unpaused_blink_rate(totals, duration)
     else:
         # None is "not known", which the fields' defaults already say.
+        trusted = client_totals if session.classroom_id is None else None
         totals = {
             key: value
-            for key, value in (client_totals or {}).items()
+            for key, value in (trusted or {}).items()
             if key in CLIENT_TOTAL_FIELDS and value is not None
         }
         if totals.get("blink_count") is not None and totals.get("blink_rate_per_min") is None:

@@ -81,7 +81,7 @@ class SessionStartView(SessionAPIView):
                 classroom = services.classroom_by_code(serializer.validated_data["classroom"])
             except ObjectDoesNotExist:
                 raise NotFound(UNKNOWN_CLASS) from None
-        session, created = services.session_start(student=request.user, classroom=classroom)
+        session, created = services.session_start(student=request.user, classroom=classroom, require_consent=True)
         return Response(
             SessionSerializer(session).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

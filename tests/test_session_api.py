@@ -96,6 +96,16 @@ def test_it_refuses_to_start_in_a_class_the_student_is_not_in_with_403(api, othe
     assert not Session.objects.exists()
 
 
+def test_it_refuses_to_start_in_a_class_before_the_student_consented(api, other_student, classroom):
+    from classroom.services import classroom_join
+
+    classroom_join(student=other_student, code=classroom.join_code)
+    response = api(other_student).post("/api/session/start/", {"classroom": classroom.join_code}, format="json")
+    assert response.status_code == 403
+    assert response.data["detail"] == "Give your consent on the class page first."
+    assert not Session.objects.exists()
+
+
 def test_it_answers_404_to_an_unknown_class_code(api, student):
     response = api(student).post("/api/session/start/", {"classroom": "NOSUCHCLASS"}, format="json")
     assert response.status_code == 404
@@ -119,12 +129,22 @@ def test_it_ends_the_students_own_session_with_its_totals(api, student, classroo
     assert response.data["dominant_state"] == "focused"
 
 
-def test_it_ends_a_session_without_samples_with_the_clients_totals(api, student, active_session):
+def test_it_ends_a_session_in_no_class_without_samples_with_the_clients_totals(api, student, make_session):
+    session = make_session(student, started_at=at(1000))
     totals = {"blink_count": 12, "frames_analysed": 900, "mean_ear": 0.27, "mean_engagement": 81.5, "perclos": 0.05}
-    response = api(student).post(f"/api/session/{active_session.pk}/end/", totals, format="json")
+    response = api(student).post(f"/api/session/{session.pk}/end/", totals, format="json")
     assert response.status_code == 200
     assert {key: response.data[key] for key in totals} == totals
     assert response.data["blink_rate_per_min"] is not None
+
+
+def test_it_never_takes_a_clients_totals_into_a_classs_records(api, student, active_session):
+    # What the teacher's lesson report shows: only what the server measured, not what a script claims.
+    claimed = {"blink_count": 900, "mean_engagement": 100, "time_in_state": {"focused": 3600}}
+    response = api(student).post(f"/api/session/{active_session.pk}/end/", claimed, format="json")
+    assert response.status_code == 200
+    assert (response.data["blink_count"], response.data["mean_engagement"], response.data["time_in_state"]) == (
+        0, None, {})  # the field defaults: no blink counted, the rest not known
 
 
 def test_it_ignores_client_totals_when_samples_were_recorded(api, student, make_session, make_sample):
