@@ -96,6 +96,8 @@ async def test_it_shows_the_teacher_that_a_student_paused(page_server, launch_br
     await teacher.wait_for_function(state_is(card, ("paused",)), timeout=SEEN_WITHIN_MS)
     assert await student_state(student) == "paused"
     assert "paused" in (await teacher.text_content(card)).lower()
+    # Nothing is measured while paused: neither page shows the engagement of before as if it were now.
+    assert (await student.text_content("#engagement"), await student.text_content("#blink-rate")) == ("–", "–")
     # Paused means nothing is sent: no feedback arrives for a second, but for the frame in flight at the click
     # (counted from when the pause showed: frames answered before the click, at 10 a second, are not the pause's).
     frames_before = int(await student.evaluate("document.body.dataset.frames"))

@@ -150,7 +150,7 @@ function pause() {
   sender.stop();
   socket.sendJson({ type: "pause" });
   view.state("paused");
-  view.clearHints();
+  view.clearLive();
 }
 
 let resuming = false;
@@ -182,7 +182,7 @@ function onCameraEnded() {
   sender.stop();
   setCamera("off");
   view.state("waiting");
-  view.clearHints();
+  view.clearLive();
   showCameraMessage("The camera stopped: it was unplugged, or another app took it. Press Start camera to try again.");
 }
 
@@ -233,7 +233,7 @@ function socketOpened() {
 function socketLost() {
   sender.stop();
   if (page.camera === "on") view.state("offline");
-  view.clearHints();
+  view.clearLive();
   if (!page.wasLost) announcer.say("Connection lost. Reconnecting…");
   page.wasLost = true;
 }
@@ -245,7 +245,7 @@ function refused({ code, message }) {
   camera.close();
   setConnection("refused", text);
   view.state("offline");
-  view.clearHints();
+  view.clearLive();
   // The page itself shows the consent step; reload once, and not in a loop if something is off.
   const reloading = code === "consent_required" && reloadOnce();
   if (code === "replaced" || code === `close_${CLOSE_CODES.replaced}`) {
@@ -340,7 +340,7 @@ function setAnalysis(mode, ...words) {
     if (page.camera !== "off") {
       camera.close();
       view.state("waiting");
-      view.clearHints();
+      view.clearLive();
     }
     setConnection("idle", "Not connected: nothing is sent from this page.");
   }

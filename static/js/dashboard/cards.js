@@ -122,9 +122,12 @@ export function renderCard(student) {
   setText(card.engagement, engagement === null ? "–" : String(engagement));
   card.fill.style.width = `${engagement ?? 0}%`;
   setText(card.reason, cardReason(student, state, status));
-  setText(card.blinkRate, isNumber(status.blink_rate_per_min) ? `${Math.round(status.blink_rate_per_min)}/min` : "–");
-  setText(card.confidence, status.confidence === "uncertain" ? "uncertain" : status.confidence === "ok" ? "ok" : "–");
-  card.confidence.classList.toggle("is-uncertain", status.confidence === "uncertain");
+  // The blink rate and confidence are of now too: a dash with the engagement.
+  const measured = now !== null;
+  setText(card.blinkRate, measured && isNumber(status.blink_rate_per_min) ? `${Math.round(status.blink_rate_per_min)}/min` : "–");
+  const confidence = measured ? status.confidence : null;
+  setText(card.confidence, confidence === "uncertain" ? "uncertain" : confidence === "ok" ? "ok" : "–");
+  card.confidence.classList.toggle("is-uncertain", confidence === "uncertain");
   setText(card.updated, ago(student.receivedAt));
 }
 

@@ -93,12 +93,13 @@ export function renderDetail() {
   const silence = silenceText(student);
   if (silence) notes.push(`${silence}; the values below are the last ones received.`);
   if (state === "offline") notes.push("Not connected; the values below are the last ones received.");
-  if (state === "paused") notes.push("Paused by the student; nothing is being measured.");
+  if (state === "paused") notes.push("Paused by the student; nothing is being measured, and the values below are the last ones received.");
   if (!student.attentionRules) notes.push("Gaze and head-pose rules are off for this student (accommodation).");
   detail.note.hidden = notes.length === 0;
   setText(detail.note, notes.join(" "));
 
-  const reasons = state === "offline" ? [] : status.reasons || [];
+  // Reasons describe the picture of now: none while nothing is measured.
+  const reasons = state === "offline" || state === "paused" ? [] : status.reasons || [];
   const reasonsKey = reasons.join("\n");
   if (reasonsKey !== detail.shownReasons) {
     detail.reasons.replaceChildren(

@@ -98,10 +98,14 @@ export class FeedbackView {
     if (tips.length) this.ui.tip.append(icon("lightbulb"), document.createTextNode(tips.join(" ")));
   }
 
-  // Hints about the picture mean nothing once the camera is off.
-  clearHints() {
+  // Hints about the picture, and the figures of now, mean nothing once nothing is measured (paused, camera off,
+  // connection lost): the teacher's card says "–" then too. The blink count is the session's and stays.
+  clearLive() {
     this.tips([]);
     this.reasons([]);
+    setText(this.ui.engagement, "–");
+    this.ui.engagementMeter.value = 0;
+    setText(this.ui.blinkRate, "–");
   }
 }
 
