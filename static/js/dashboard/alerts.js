@@ -38,6 +38,12 @@ export function addAlert(event) {
   empty.hidden = true;
 }
 
+// A new lesson: the alerts shown were the last one's (its report keeps them).
+export function clearAlerts() {
+  list.replaceChildren();
+  empty.hidden = false;
+}
+
 export function setUpAlerts({ stored, open }) {
   onOpen = open;
   for (const alert of stored || []) addAlert(alert);

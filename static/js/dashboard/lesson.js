@@ -1,6 +1,7 @@
 // The lesson in progress, if any: the teacher starts and ends it here (plain forms), and a lesson that a
 // student's stream opened, or that closed itself, shows up without a reload (the history API, polled).
 import { clockTime, setText } from "../dom.js";
+import { clearAlerts } from "./alerts.js";
 import { config, timeZone } from "./config.js";
 
 const POLL_EVERY_MS = 20000;
@@ -11,6 +12,7 @@ const startForm = document.getElementById("lesson-start-form");
 const endForm = document.getElementById("lesson-end-form");
 const report = document.getElementById("lesson-report");
 let shownId = config.lesson ? config.lesson.id : null;
+let alertsOf = shownId; // the lesson whose alerts the panel shows; they stay after it ends, until the next one
 let asking = false;
 let askedAt = 0;
 
@@ -29,6 +31,9 @@ function show(lesson) {
     setText(status, describe(lesson));
     endForm.elements.lesson.value = String(lesson.id);
     report.href = config.lessonReportUrl.replace(/\/0\/$/, `/${lesson.id}/`);
+    // Another lesson's alerts go; a page opened with no lesson has none, and keeps what arrived live.
+    if (alertsOf !== null && lesson.id !== alertsOf) clearAlerts();
+    alertsOf = lesson.id;
   } else {
     setText(status, "No lesson in progress. One starts when you start it, or when a student starts streaming.");
   }
