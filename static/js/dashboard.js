@@ -24,6 +24,8 @@ function showStatus(status, connected) {
   if (detailOf() === student) renderDetail();
 }
 
+let sampledYet = false;
+
 // A fresh picture of who is streaming: anyone not in it is not connected (they may have left while we were away).
 function onSnapshot(event) {
   connectionLive();
@@ -42,6 +44,11 @@ function onSnapshot(event) {
     }
   }
   placeCards();
+  // The timeline's first live point now, not CLASS_SAMPLE_EVERY_MS later: until then it said nobody was measured.
+  if (!sampledYet) {
+    sampledYet = true;
+    sampleClass();
+  }
 }
 
 function handleEvent(event) {
