@@ -133,7 +133,8 @@ def chart_specs(samples: list[dict]) -> list[ChartSpec]:
             "Blink rate",
             "/min",
             _summary(values("blink_rate_per_min"), digits=1, scale=" blinks a minute")
-            + " Each point counts the minute before it.",
+            + " Each point counts the minute before it, paused time included; the session's blink rate above is"
+            " over its unpaused time only, so it can stand higher.",
         ),
     ]
 
