@@ -37,7 +37,10 @@ from .services import student_display_name
 MAX_ROWS = 500
 MAX_FILE_BYTES = 256 * 1024
 INVITE_VALID_DAYS = 14
-HEADER_WORDS = {"username", "user", "login"}
+# A first row that names its columns (spreadsheets say it many ways) is not a student: its first cell is a name
+# for the username column, or another cell names the display name or email column, which no student's row holds.
+USERNAME_COLUMN_NAMES = {"username", "user name", "user", "login", "account"}
+OTHER_COLUMN_NAMES = {"display name", "name", "full name", "email", "e-mail", "email address"}
 DISPLAY_NAME_MAX_LENGTH = get_user_model()._meta.get_field("first_name").max_length
 
 
@@ -126,18 +129,28 @@ def read_roster(data: bytes) -> list[RosterRow]:
         raise RosterFileError("The file is not UTF-8 text. In your spreadsheet, save it as \"CSV UTF-8\".") from None
     if not text.strip():
         raise RosterFileError("The file is empty.")
+    if "\x00" in text:
+        raise RosterFileError("The file holds binary data, not text. In your spreadsheet, save it as \"CSV UTF-8\".")
     rows = []
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
-    for cells in reader:
-        line = reader.line_num
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            continue  # blank lines are harmless
-        if not rows and line == 1 and cells[0].lower() in HEADER_WORDS:
-            continue
-        cells += [""] * (3 - len(cells))
-        rows.append(RosterRow(line=line, username=cells[0], display_name=cells[1], email=cells[2]))
+    try:
+        for cells in reader:
+            line = reader.line_num
+            cells = [cell.strip() for cell in cells]
+            if not any(cells):
+                continue  # blank lines are harmless
+            if not rows and line == 1 and _names_columns(cells):
+                continue
+            cells += [""] * (3 - len(cells))
+            rows.append(RosterRow(line=line, username=cells[0], display_name=cells[1], email=cells[2]))
+    except csv.Error as error:  # a cell too long for the csv module, say: the file, not a row, is wrong
+        raise RosterFileError(f"Line {reader.line_num} cannot be read as CSV ({error}); is it the right file?") from None
     return rows
+
+
+def _names_columns(cells: list[str]) -> bool:
+    return (cells[0].lower() in USERNAME_COLUMN_NAMES
+            or any(cell.lower() in OTHER_COLUMN_NAMES for cell in cells[1:3]))
 
 
 def _delimiter(text: str) -> str:
@@ -161,22 +174,24 @@ def _check_rows(rows: list[RosterRow], classroom: Classroom) -> tuple[list[RowPr
     seen: dict[str, int] = {}
     named: list[RosterRow] = []
     for row in rows:
+        # Every problem of a row at once, so the teacher fixes the file in one go.
         if not row.username:
             problems.append(RowProblem(row.line, "the username is empty."))
-            continue
-        try:
-            username_field.run_validators(row.username)
-        except ValidationError as error:
-            problems.append(RowProblem(row.line, f"username {row.username!r}: {' '.join(error.messages)}"))
-            continue
-        key = row.username.casefold()
-        if key in seen:
-            problems.append(RowProblem(row.line, f"username {row.username!r} is also on line {seen[key]}."))
-            continue
-        seen[key] = row.line
-        named.append(row)
+        else:
+            try:
+                username_field.run_validators(row.username)
+            except ValidationError as error:
+                problems.append(RowProblem(row.line, f"username {row.username!r}: {' '.join(error.messages)}"))
+            else:
+                key = row.username.casefold()
+                if key in seen:
+                    problems.append(RowProblem(row.line, f"username {row.username!r} is also on line {seen[key]}."))
+                else:
+                    seen[key] = row.line
+                    named.append(row)
         if not row.display_name:
-            problems.append(RowProblem(row.line, f"no display name for {row.username!r}."))
+            problems.append(RowProblem(row.line, f"no display name for {row.username!r}." if row.username
+                                                 else "no display name."))
         elif len(row.display_name) > DISPLAY_NAME_MAX_LENGTH:
             problems.append(RowProblem(row.line, f"the display name is longer than {DISPLAY_NAME_MAX_LENGTH} characters."))
         if row.email:

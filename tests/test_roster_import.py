@@ -87,6 +87,29 @@ def test_it_reads_semicolons_a_byte_order_mark_and_blank_lines(classroom):
     assert [(row.line, row.username, row.display_name) for row in rows] == [(3, "ada.l", "Ada Lovelace")]
 
 
+@pytest.mark.parametrize("header", ["username,display name,email", "Student,Name,Email", "Login;Full name"])
+def test_it_takes_a_first_row_naming_the_columns_for_no_student(header):
+    rows = read_roster(f"{header}\nada.l,Ada Lovelace\n".replace(";", ",").encode())
+    assert [row.username for row in rows] == ["ada.l"]
+
+
+def test_it_reads_a_first_student_whose_name_looks_like_a_word():
+    assert [row.username for row in read_roster(b"student,Sam Student\n")] == ["student"]
+
+
+def test_it_says_the_file_is_wrong_instead_of_failing_on_a_huge_cell_or_binary_data():
+    with pytest.raises(RosterFileError, match="cannot be read as CSV"):
+        read_roster(b'ada.l,"' + b"x" * 140_000 + b'"\n')
+    with pytest.raises(RosterFileError, match="binary data"):
+        read_roster(b"ada.l,Ada\x00Lovelace\n")
+
+
+def test_it_reports_every_problem_of_a_row(classroom):
+    result = roster_import(classroom=classroom, data=b"bad user!,X,notanemail\n")
+    assert [problem.line for problem in result.problems] == [1, 1]
+    assert "notanemail" in str(result.problems[1])
+
+
 def test_it_refuses_a_file_that_is_not_utf8_text(classroom):
     with pytest.raises(RosterFileError, match="CSV UTF-8"):
         read_roster("ada.l,Adà Lovelace\n".encode("latin-1"))
