@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from sessions_app.models import PAUSED, Alert, Lesson, MetricSample, Session
-from sessions_app.services import AnyUser, class_engagement_timeline, session_totals_so_far
+from sessions_app.services import AnyUser, class_engagement_timeline, sessions_totals_so_far
 from sessions_app.visibility import lesson_alerts_for_user, lesson_sessions_for_user, sees_whole_lesson
 
 from .models import Membership
@@ -139,8 +139,9 @@ def lesson_report(*, lesson: Lesson, user: AnyUser) -> LessonReport:
             figures[student.pk] = StudentFigures(student=student, name=student_display_name(student))
         return figures[student.pk]
 
+    totals = sessions_totals_so_far(sessions)
     for session in sessions:
-        of(session.student).add_session(session, session_totals_so_far(session))
+        of(session.student).add_session(session, totals[session.pk])
     alert_counts: dict[int, int] = defaultdict(int)
     for alert in alerts:
         alert_counts[alert.student_id] += 1

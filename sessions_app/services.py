@@ -552,15 +552,26 @@ def session_record_stream(*, session_id: int, samples: Sequence[SampleIn]) -> in
     return new_session.pk
 
 
-def session_totals_so_far(session: Session) -> dict[str, Any]:
+def sessions_totals_so_far(sessions: Sequence[Session]) -> dict[int, dict[str, Any]]:
+    """session_totals_so_far of each session, by id, with every active one's samples read in one query."""
+    active = [session.pk for session in sessions if session.status == Session.Status.ACTIVE]
+    samples: dict[int, list[MetricSample]] = {session_id: [] for session_id in active}
+    for sample in MetricSample.objects.filter(session_id__in=active).order_by("session_id", "time", "id"):
+        samples[sample.session_id].append(sample)
+    return {session.pk: session_totals_so_far(session, samples=samples.get(session.pk)) for session in sessions}
+
+
+def session_totals_so_far(session: Session, *, samples: list[MetricSample] | None = None) -> dict[str, Any]:
     """An ended session's totals as stored; an active one's computed from its samples so far, up to the newest.
 
     Keys: TOTAL_FIELDS, and "until" (ended_at, or the newest sample's time; None before any sample).
+    `samples`: the active session's samples in time order, when the caller has read them already.
     """
     if session.status == Session.Status.ENDED:
         totals = {field: getattr(session, field) for field in TOTAL_FIELDS}
         return {**totals, "until": session.ended_at}
-    samples = list(session.samples.order_by("time", "id"))
+    if samples is None:
+        samples = list(session.samples.order_by("time", "id"))
     if not samples:
         return {**{field: Session._meta.get_field(field).get_default() for field in TOTAL_FIELDS}, "until": None}
     until = max(samples[-1].time, session.started_at)

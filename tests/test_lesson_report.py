@@ -267,3 +267,27 @@ async def test_it_streams_the_csv_files_under_asgi_without_reading_them_whole_fi
         assert not [warning for warning in caught if "StreamingHttpResponse" in str(warning.message)]
         rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
         assert {row["student_username"] for row in rows} == {"student", "other_student"}
+
+
+def test_a_live_lesson_report_reads_every_streaming_students_samples_in_one_query(
+        teacher, classroom, make_user, make_sample):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from classroom.lesson_report import lesson_report
+    from sessions_app.services import session_record_samples, session_start
+
+    def queries_with_more_streaming(students: int) -> int:
+        moment = timezone.now()
+        for number in range(students):
+            who = make_user(f"live{Session.objects.count()}x{number}")
+            classroom_join(student=who, code=classroom.join_code)
+            session, _ = session_start(student=who, classroom=classroom, started_at=moment)
+            session_record_samples(session_id=session.pk, samples=[make_sample(moment, engagement=50)])
+        with CaptureQueriesContext(connection) as queries:
+            report = lesson_report(lesson=session.lesson, user=teacher)
+        assert sum(figures.attended for figures in report.students) == Session.objects.count()
+        return len(queries)
+
+    two_streaming = queries_with_more_streaming(2)
+    assert queries_with_more_streaming(4) == two_streaming, "no query more for each student streaming now"
