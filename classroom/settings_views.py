@@ -82,6 +82,8 @@ def _set_accommodation(request: HttpRequest, classroom: Classroom) -> HttpRespon
 def _set_time_zone(request: HttpRequest, classroom: Classroom) -> HttpResponse:
     form = TimeZoneForm(request.POST)
     if not form.is_valid():
+        # The field is far down the page: focus it, so the teacher sees its error (and a screen reader reads it).
+        form.fields["time_zone"].widget.attrs["autofocus"] = True
         return _settings_page(request, classroom, time_zone_form=form, status=400)
     classroom_set_time_zone(classroom=classroom, time_zone=form.cleaned_data["time_zone"])
     messages.success(request, f"Times on {classroom.name}'s pages are now shown in {classroom.time_zone}.")

@@ -1,6 +1,7 @@
 """The server-rendered pages: who sees what, joining, consent, creating classes, settings and accommodations."""
 
 import json
+import re
 
 import pytest
 
@@ -174,6 +175,18 @@ def test_it_refuses_an_accommodation_for_someone_outside_the_class(client, teach
     client.force_login(teacher)
     response = client.post(f"/teach/{classroom.join_code}/settings/", {"student": other_student.pk, "enabled": "0"})
     assert response.status_code == 404
+
+
+def test_it_sets_the_class_time_zone_and_puts_the_teacher_on_a_wrong_one(client, teacher, classroom):
+    client.force_login(teacher)
+    url = f"/teach/{classroom.join_code}/settings/"
+    wrong = client.post(url, {"time_zone": "Mars/Olympus"})
+    assert wrong.status_code == 400
+    field = re.search(r'<input[^>]*name="time_zone"[^>]*>', wrong.content.decode()).group(0)
+    assert "autofocus" in field and 'aria-invalid="true"' in field, field
+    assert client.post(url, {"time_zone": "Europe/Berlin"}).status_code == 302
+    classroom.refresh_from_db()
+    assert classroom.time_zone == "Europe/Berlin"
 
 
 def test_it_switches_a_class_to_expression_free_mode(client, teacher, classroom):
