@@ -98,3 +98,40 @@ def test_it_refuses_days_that_are_not_a_whole_number(run_backup, backups):
     result = run_backup(backups, "SMARTSESSION_BACKUP_KEEP_DAYS=2w")
     assert result.returncode == 2 and "whole days" in result.stderr
     assert old.exists() and len(list(backups.iterdir())) == 1
+
+
+RESTORE = REPO_ROOT / "deploy" / "restore"
+
+
+def test_it_restores_the_dump_exactly_even_over_what_an_upgrade_added(tmp_path, run_backup, backups):
+    import psycopg
+    from contextlib import ExitStack
+
+    from deploy_recipe import fresh_database
+
+    with ExitStack() as stack:
+        database = fresh_database(stack, tmp_path, "restore")
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("CREATE TABLE classes (id int PRIMARY KEY, name text)")
+            connection.execute("INSERT INTO classes VALUES (1, 'Physics')")
+        dump = run_backup(backups, database=database).stdout.strip().splitlines()[-1]
+        with psycopg.connect(database, autocommit=True) as connection:
+            # What a later version's migration adds: a table that references an old one, and new rows.
+            connection.execute("CREATE TABLE lessons (id int PRIMARY KEY, class_id int REFERENCES classes (id))")
+            connection.execute("INSERT INTO classes VALUES (2, 'Chemistry')")
+            connection.execute("INSERT INTO lessons VALUES (1, 2)")
+        env = {"PATH": os.environ["PATH"], "SMARTSESSION_ENV_FILE": str(tmp_path / "env")}
+
+        damaged = tmp_path / "damaged.dump"
+        damaged.write_bytes(Path(dump).read_bytes()[:200])
+        refused = subprocess.run([str(RESTORE), str(damaged)], env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0
+        with psycopg.connect(database) as connection:
+            assert connection.execute("SELECT count(*) FROM lessons").fetchone() == (1,), "a failed restore drops nothing"
+
+        restored = subprocess.run([str(RESTORE), dump], env=env, capture_output=True, text=True, timeout=120)
+        assert restored.returncode == 0, restored.stderr
+        with psycopg.connect(database) as connection:
+            assert connection.execute("SELECT id, name FROM classes").fetchall() == [(1, "Physics")]
+            tables = connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+            assert tables == [("classes",)]
