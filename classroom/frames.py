@@ -34,6 +34,10 @@ class ServerError(FrameError):
 # a page's jitter (or a recorded clip replayed faster than it was filmed, as the tests do), and a forged clock can
 # date its records at most this far into the future.
 MAX_CLIENT_LEAD_S = 60.0
+# Capture times closer than this (over 100 a second) are refused: no camera or page sends so fast, and a client
+# repeating one capture time would otherwise grow the tracker's windows (which are measured in stream time)
+# without bound, on the event loop that measurements are read on.
+MIN_CLIENT_INTERVAL_S = 0.008
 
 
 @dataclass
@@ -59,13 +63,17 @@ class StreamClock:
             if not isinstance(client_ms, (int, float)) or isinstance(client_ms, bool) or client_ms != client_ms \
                     or abs(client_ms) == float("inf"):
                 raise BadTimestamp("ts must be a number of milliseconds")
-            if self._client_origin is None:
+            anchoring = self._client_origin is None  # this connection's first ts: it follows the last by arrival
+            if anchoring:
                 gap = 0.0 if self._last_arrival is None else max(0.0, arrived - self._last_arrival)
                 anchor_t = 0.0 if self._last_t is None else self._last_t + gap
                 self._client_origin, self._anchor = anchor_t - client_ms / 1000.0, (anchor_t, arrived)
             t = self._client_origin + client_ms / 1000.0
             if self._last_t is not None and t < self._last_t:
                 raise BadTimestamp("ts went backwards; send frames in the order they were captured")
+            if self._last_t is not None and not anchoring and t - self._last_t < MIN_CLIENT_INTERVAL_S:
+                raise BadTimestamp("ts is less than 8 ms after the last one; send each capture time once, at most "
+                                   "100 frames a second")
             anchor_t, anchor_arrival = self._anchor
             if t - anchor_t > arrived - anchor_arrival + MAX_CLIENT_LEAD_S:
                 raise BadTimestamp("ts runs ahead of the time that has passed; send the capture time in milliseconds")
