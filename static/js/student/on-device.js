@@ -207,12 +207,14 @@ export class FaceAnalyser {
   }
 
   // True once the model has been measured for SPEED_WINDOW_MS and could not keep up `minFps` over it: the frames
-  // it analysed in that window took more than the window's time at that rate.
+  // it analysed in that window took more than the window's time at that rate. The window must hold frames
+  // spread over half of it at least: after a pause or a reconnect, one slow first frame is not a slow device.
   get tooSlow() {
     const now = performance.now();
     this.durations = this.durations.filter(([at]) => at >= now - 2 * SPEED_WINDOW_MS);
     const recent = this.durations.filter(([at]) => at >= now - SPEED_WINDOW_MS);
     if (!recent.length || now - this.durations[0][0] < SPEED_WINDOW_MS) return false;
+    if (recent.length < 2 || recent.at(-1)[0] - recent[0][0] < SPEED_WINDOW_MS / 2) return false;
     const meanMs = recent.reduce((total, [, ms]) => total + ms, 0) / recent.length;
     return meanMs > 1000 / this.minFps;
   }
