@@ -98,8 +98,12 @@ def test_it_runs_the_guides_commands(tmp_path):
             if "render.py" in command:
                 # The rendered file names the server's Redis; this test's processes need none running.
                 assert read_env_file(env_file)["DATABASE_URL"] == database
+                # The upgrade's render keeps the installed secret key: a new one would log everyone out.
+                secret = outputs.setdefault("secret_key", read_env_file(env_file)["SECRET_KEY"])
+                assert read_env_file(env_file)["SECRET_KEY"] == secret, command
                 env_file.write_text(env_file.read_text().replace("REDIS_URL=redis://127.0.0.1:6379/0", "REDIS_URL="))
         assert outputs["backup"].endswith(".dump")
+        assert sum("render.py" in command for command in commands()) == 2, "installing, and each upgrade"
         teacher = subprocess.run(
             ["bash", "-c", "deploy/manage shell -c \"from django.contrib.auth.models import User; "
                            "print(User.objects.get(username='rivera').groups.filter(name='teachers').exists(), "
