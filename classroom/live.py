@@ -273,7 +273,9 @@ class StudentStream:
         while True:
             await asyncio.sleep(CAMERA_CHECK_EVERY_S)
             silent_for = loop.time() - self.last_frame_at
-            if not self.paused and not self._frames.busy:
+            # Before this socket's first frame the page is still starting (the camera's permission, or an
+            # on-device model of some 17 MB downloading): silence then is not a camera that stopped.
+            if not self.paused and not self._frames.busy and self._frames_received:
                 for alert in self.alerts.on_silence(loop.time(), silent_for):
                     await self._send_alert(alert)
 

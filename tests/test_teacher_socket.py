@@ -105,6 +105,32 @@ async def test_a_frame_answered_after_the_student_left_does_not_bring_them_back(
     await watcher.disconnect()
 
 
+async def test_it_alerts_the_teacher_to_a_silent_camera_only_once_it_has_sent_pictures(
+        classroom, teacher, student, nonface_jpeg, monkeypatch):
+    from classroom import live
+
+    monkeypatch.setattr(alert_rules, "CAMERA_SILENT_S", 0.5)
+    monkeypatch.setattr(live, "CAMERA_CHECK_EVERY_S", 0.1)
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    await receive(watcher)
+    pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
+    await receive_until(watcher, "student.joined")
+    # Connected, but the page is still starting (an on-device model downloading): nothing has stopped yet.
+    assert await watcher.receive_nothing(timeout=1.5), await receive(watcher)
+
+    await pupil.send_to(bytes_data=nonface_jpeg)
+    await receive_until(pupil, "feedback")
+    alert = await receive_until(watcher, "alert")
+    assert alert["kind"] == "camera_stopped" and alert["reason"].startswith("no picture from the camera for")
+    from sessions_app.models import Alert
+
+    async with asyncio.timeout(5):  # stored too, as every alert a teacher is sent; and written before the end
+        while not await Alert.objects.filter(student=student, kind="camera_stopped").aexists():
+            await asyncio.sleep(0.1)
+    await pupil.disconnect()
+    await watcher.disconnect()
+
+
 async def test_it_alerts_the_teacher_when_a_student_stays_absent(classroom, teacher, student, nonface_jpeg, monkeypatch):
     monkeypatch.setattr(alert_rules, "HOLD_S", 0.3)  # the rule, not ten seconds of waiting
     watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
