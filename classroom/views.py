@@ -56,6 +56,10 @@ DEVICE_MAX_FACES = 2
 # Below this rate, sustained, blinks are missed (docs/vision.md: at 5 fps a fifth of them already are):
 # the device is too slow, and the page falls back to frames if the class allows it.
 DEVICE_MIN_FPS = 5
+# A download of the runtime or the model that receives nothing for this long has stalled (a captive portal, a
+# dropped Wi-Fi): the page stops waiting and says so, instead of showing the same percentage for ever. A slow
+# download that keeps arriving is never cut.
+DEVICE_DOWNLOAD_STALL_S = 30
 TASKS_VISION = "vendor/tasks-vision"
 
 
@@ -146,6 +150,7 @@ def _analysis_config(classroom: Classroom) -> dict:
         "onDevice": True,
         "frameFallback": classroom.frame_fallback,
         "minFps": DEVICE_MIN_FPS,
+        "downloadStallMs": DEVICE_DOWNLOAD_STALL_S * 1000,
         "runtime": {
             "module": static(f"{TASKS_VISION}/vision_bundle.mjs"),
             "simd": {

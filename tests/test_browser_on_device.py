@@ -396,6 +396,40 @@ async def test_a_face_model_that_keeps_failing_says_so_and_sends_frames(device_s
     assert kinds(sent[measured:]) == {"JPEG"}
 
 
+async def test_a_model_download_that_stalls_is_given_up_and_the_page_sends_frames(
+    device_server, launch_browser, face_camera
+):
+    daphne, codes = device_server
+    server, code = server_of(daphne), codes["fallback"]
+    student = await open_page(await launch_browser(camera=face_camera))
+    sent = record_binary_messages(student)
+    await log_in(student, server, "lee")
+
+    # The model's request is never answered, as behind a captive portal.
+    stalled = []
+    await student.route(f"{server.url}/face-model/**", lambda route: stalled.append(route.request.url))
+    # The page's stall time, 30 s, is cut to 2 s in the page's own settings once the page is parsed, before its
+    # scripts run (a page rewritten by the test's route would lose its local address, and with it the socket).
+    await student.add_init_script("""document.addEventListener("readystatechange", () => {
+        const settings = document.getElementById("student-config");
+        if (document.readyState !== "interactive" || !settings) return;
+        const config = JSON.parse(settings.textContent);
+        if (config.analysis.downloadStallMs !== 30000) throw new Error("the stall time is no longer 30 s");
+        config.analysis.downloadStallMs = 2000;
+        settings.textContent = JSON.stringify(config);
+    });""")
+    await student.goto(f"{server.url}/class/{code}/")
+    await student.wait_for_function("() => document.body.dataset.analysis === 'frames'", timeout=SEEN_WITHIN_MS)
+    assert stalled, "the model was never requested"
+    said = await student.text_content("#analysis-status")
+    assert "face model could not be loaded: the download stopped (nothing arrived for 2 s)" in said
+    assert "go to the server" in said and await student.is_visible("#analysis-status a:text('Reload the page')")
+
+    await student.click("#start-camera")
+    await student.wait_for_function(PRESENT, timeout=SEEN_WITHIN_MS)
+    assert kinds(sent) == {"JPEG"}
+
+
 async def test_a_page_never_switches_to_pictures_by_itself_when_the_teacher_changes_the_mode(
     device_server, launch_browser, face_camera
 ):

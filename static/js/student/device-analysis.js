@@ -5,6 +5,8 @@ import { icon } from "../states.js";
 import { CannotAnalyse, DeviceMeasurements, loadFaceAnalyser } from "./on-device.js";
 
 const megabytes = (bytes) => (bytes / 1e6).toFixed(1);
+// With no total known (a compressed download), progress is shown every this many bytes.
+const UNKNOWN_TOTAL_STEP = 3e6;
 
 export class DeviceAnalysis {
   // `show(mode, ...words)` puts the page in a mode (loading | device | frames | none) with its words; `sender` is
@@ -28,11 +30,15 @@ export class DeviceAnalysis {
         } else if (total && Math.floor((5 * received) / total) !== shownFifth) {
           shownFifth = Math.floor((5 * received) / total);
           this.show("loading", `Loading the face model for this device: ${megabytes(received)} of ${megabytes(total)} MB`);
+        } else if (!total && Math.floor(received / UNKNOWN_TOTAL_STEP) !== shownFifth) {
+          shownFifth = Math.floor(received / UNKNOWN_TOTAL_STEP);
+          this.show("loading", `Loading the face model for this device: ${megabytes(received)} MB`);
         }
       });
     } catch (error) {
       console.warn("SmartSession: on-device analysis unavailable:", error, error?.cause);
-      this.cannot(error instanceof CannotAnalyse ? error.message : "the face model could not start");
+      if (error instanceof CannotAnalyse) this.cannot(error.message, { network: error.network });
+      else this.cannot("the face model could not start");
       return;
     }
     if (this.isLeaving()) {
@@ -49,19 +55,23 @@ export class DeviceAnalysis {
     this.sender.schedule();
   }
 
-  cannot(reason) {
+  // `network`: the model could not be loaded (reloading may help), rather than this device being unable to run it.
+  cannot(reason, { network = false } = {}) {
     this.close();
-    const why = `This device cannot analyse your face itself: ${reason}.`;
+    const why = network ? `The face model could not be loaded: ${reason}.`
+      : `This device cannot analyse your face itself: ${reason}.`;
     if (this.analysis.frameFallback) {
       this.show("frames", icon("info"), `${why} Pictures from your camera go to the server for analysis instead, `
-        + "as in other classes; they are never stored.");
+        + "as in other classes; they are never stored.", ...(network ? [" ", this.reloadLink(), " to try again."] : []));
       this.sender.use(this.jpegFrames());
       this.sender.schedule();
     } else {
       this.sender.use(null);
-      this.show("none", icon("triangle-alert"), `${why} This class analyses faces on the students' own devices only, `
-        + "so nothing is sent and you are not monitored. A recent Chrome, Edge, Firefox or Safari on a computer "
-        + "can do it; or tell your teacher.");
+      const what = `${why} This class analyses faces on the students' own devices only, so nothing is sent and you `
+        + "are not monitored.";
+      this.show("none", icon("triangle-alert"), what, ...(network
+        ? [" ", this.reloadLink(), " to try again; if it keeps failing, tell your teacher."]
+        : [" A recent Chrome, Edge, Firefox or Safari on a computer can do it; or tell your teacher."]));
     }
   }
 

@@ -13,11 +13,13 @@ const WARM_UP_FRAMES = 3;
 // How long the rate is measured over before the device is judged too slow: a passing hiccup is not enough.
 const SPEED_WINDOW_MS = 3000;
 
-// Why the device cannot analyse, in words for the student.
+// Why the device cannot analyse, in words for the student. `network` when the cause was loading, not the device:
+// reloading the page may then work.
 export class CannotAnalyse extends Error {
-  constructor(message, cause) {
+  constructor(message, cause, { network = false } = {}) {
     super(message, { cause });
     this.name = "CannotAnalyse";
+    this.network = network;
   }
 }
 
@@ -25,29 +27,66 @@ export function webAssemblyAvailable() {
   return typeof WebAssembly === "object" && typeof WebAssembly.instantiate === "function";
 }
 
-// Fetches `url` and reports bytes as they come: onProgress(received, total or 0 when unknown).
-async function download(url, onProgress) {
-  const response = await fetch(url, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  const total = Number(response.headers.get("Content-Length")) || 0;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-    onProgress(received, total);
+// Why a download was stopped: nothing arrived for `seconds`.
+class DownloadStalled extends Error {
+  constructor(seconds) {
+    super(`nothing arrived for ${seconds} s`);
+    this.name = "DownloadStalled";
+    this.seconds = seconds;
   }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
+}
+
+// `promise`, or a rejection with DownloadStalled once `ms` pass first. For what cannot be aborted (a module import,
+// the runtime's own loading): the page stops waiting for it.
+function settledWithin(promise, ms) {
+  let timer;
+  const stalled = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new DownloadStalled(Math.round(ms / 1000))), ms);
+  });
+  return Promise.race([promise, stalled]).finally(() => clearTimeout(timer));
+}
+
+// Fetches `url` and reports bytes as they come: onProgress(received, total or 0 when unknown). When nothing
+// arrives for `stallMs` (no answer, or a body that stops), it aborts `controller`, which the other download shares,
+// and rejects with DownloadStalled; a slow download that keeps arriving runs to its end.
+async function download(url, onProgress, { stallMs, controller }) {
+  let timer;
+  const expectData = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new DownloadStalled(Math.round(stallMs / 1000))), stallMs);
+  };
+  try {
+    expectData();
+    const response = await fetch(url, { credentials: "same-origin", signal: controller.signal });
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    // A compressed answer (nginx's gzip_static) gives the compressed length, while the reader counts what it
+    // decompressed: the total is then unknown.
+    const total = response.headers.get("Content-Encoding") ? 0 : Number(response.headers.get("Content-Length")) || 0;
+    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    const reader = response.body.getReader();
+    const chunks = [];
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      expectData();
+      chunks.push(value);
+      received += value.length;
+      onProgress(received, total);
+    }
+    const bytes = new Uint8Array(received);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
+  } catch (error) {
+    // An aborted fetch or body rejects with an AbortError or with the reason, depending on the browser.
+    throw controller.signal.reason instanceof DownloadStalled ? controller.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
   }
-  return bytes;
 }
 
 // Loads the runtime and the model, reporting progress as onProgress({step, received, total}) with step
@@ -57,35 +96,43 @@ export async function loadFaceAnalyser(settings, onProgress = () => {}) {
     throw new CannotAnalyse("this browser cannot run WebAssembly, which the face model needs");
   }
   const started = performance.now();
+  const stallMs = settings.downloadStallMs;
   let vision;
   try {
-    vision = await import(settings.runtime.module);
+    vision = await settledWithin(import(settings.runtime.module), stallMs);
   } catch (error) {
-    throw new CannotAnalyse("the face model's program could not be loaded", error);
+    throw new CannotAnalyse("its program did not load", error, { network: true });
   }
   const files = (await vision.FilesetResolver.isSimdSupported()) ? settings.runtime.simd : settings.runtime.noSimd;
   const sizes = { runtime: [0, 0], model: [0, 0] };
   const report = (step) => (received, total) => {
     sizes[step] = [received, total];
-    onProgress({ step, received: sizes.runtime[0] + sizes.model[0], total: sizes.runtime[1] + sizes.model[1] });
+    const known = sizes.runtime[1] > 0 && sizes.model[1] > 0;
+    onProgress({ step, received: sizes.runtime[0] + sizes.model[0], total: known ? sizes.runtime[1] + sizes.model[1] : 0 });
   };
   let wasmBinary;
   let model;
+  const downloads = { stallMs, controller: new AbortController() };
   try {
     // Both at once, each with its progress; the runtime's own loader is handed the bytes, so nothing is fetched twice.
     [wasmBinary, model] = await Promise.all([
-      download(files.wasmBinaryPath, report("runtime")),
-      download(settings.runtime.model, report("model")),
+      download(files.wasmBinaryPath, report("runtime"), downloads),
+      download(settings.runtime.model, report("model"), downloads),
     ]);
   } catch (error) {
-    throw new CannotAnalyse("the face model could not be downloaded", error);
+    downloads.controller.abort(); // the other download, if it still runs, is no longer needed
+    if (error instanceof DownloadStalled) {
+      throw new CannotAnalyse(`the download stopped (${error.message})`, error, { network: true });
+    }
+    throw new CannotAnalyse("the download failed", error, { network: true });
   }
   onProgress({ step: "starting" });
+  let creating;
   let landmarker;
   try {
     // tasks-vision hands a waiting `self.Module` to its Emscripten loader, which then compiles these bytes.
     self.Module = { wasmBinary: wasmBinary.buffer, print: nativeLog, printErr: nativeLog };
-    landmarker = await vision.FaceLandmarker.createFromOptions(files, {
+    creating = vision.FaceLandmarker.createFromOptions(files, {
       baseOptions: { modelAssetBuffer: model, delegate: "CPU" },
       runningMode: "VIDEO",
       numFaces: settings.landmarker.numFaces,
@@ -94,7 +141,13 @@ export async function loadFaceAnalyser(settings, onProgress = () => {}) {
       outputFaceBlendshapes: true,
       outputFacialTransformationMatrixes: true,
     });
+    // The runtime fetches its loader script itself: a stall there must not leave the page "starting" for ever.
+    landmarker = await settledWithin(creating, 2 * stallMs);
   } catch (error) {
+    if (error instanceof DownloadStalled) {
+      creating.then((late) => late.close(), () => {}); // should it start after all, nothing is left running
+      throw new CannotAnalyse(`it did not start within ${error.seconds} s`, error, { network: true });
+    }
     throw new CannotAnalyse("the face model could not start on this device", error);
   } finally {
     self.Module = undefined;
