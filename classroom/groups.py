@@ -11,6 +11,9 @@ CLOSE_REPLACED = 4409
 # stopping (a deploy, a restart). RFC 6455's own 1012 "Service Restart" would say the latter, but Daphne's
 # WebSocket library sends only 1000 and 3000-4999.
 CLOSE_UNAVAILABLE = 4503
+# Sent by a page, not the server: it sent and heard nothing back for a while, so it drops the socket and reconnects
+# (a connection can die without a close). Mirrors HTTP's 408 Request Timeout.
+CLOSE_SILENT = 4408
 
 # Group names must match ^[a-zA-Z0-9\-_.]+$ and stay under 100 characters; join codes are upper-case
 # letters and digits, at most 16.

@@ -13,7 +13,14 @@ from sessions_app.models import PAUSED
 from vision.tracker import EXPERIMENTAL_STATES
 from vision.tracker import STATES as TRACKER_STATES
 
-from .groups import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE
+from .groups import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_AUTHENTICATED,
+    CLOSE_NOT_FOUND,
+    CLOSE_REPLACED,
+    CLOSE_SILENT,
+    CLOSE_UNAVAILABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,7 @@ CLOSE_CODES = {
     "not_found": CLOSE_NOT_FOUND,
     "replaced": CLOSE_REPLACED,
     "unavailable": CLOSE_UNAVAILABLE,
+    "silent": CLOSE_SILENT,
 }
 # Not "unavailable": the database or the server process comes back, and the page retries with its backoff.
 REFUSALS = ("not_authenticated", "forbidden", "not_found", "replaced")

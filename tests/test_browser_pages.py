@@ -4,7 +4,9 @@ Each test has its own students (browser_fixtures.STUDENTS), because the server k
 tracker for 30 s after their page closes. The server is a real Daphne process (`page_server`).
 """
 
+import os
 import re
+import signal
 
 import pytest
 from browser_fixtures import log_in, open_page, tab_to
@@ -187,6 +189,32 @@ async def test_it_reconnects_after_a_server_restart_and_says_so(restartable_serv
     )
     assert await student.evaluate("document.body.dataset.connection") == "open"
     assert await student_state(student) in PRESENT
+
+
+async def test_it_gives_up_on_a_connection_that_went_silent_and_reconnects(
+    restartable_server, launch_browser, face_camera
+):
+    daphne, server = restartable_server
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, server, "ana")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+
+    # The real server stops answering and closes nothing, as a connection that died on the way looks to a page:
+    # its TCP connection stays open, so only the page's own watch can tell.
+    os.kill(daphne.process.pid, signal.SIGSTOP)
+    try:
+        await student.wait_for_function("() => document.body.dataset.connection === 'lost'", timeout=SEEN_WITHIN_MS)
+        assert "server stopped answering" in (await student.text_content("#connection")).lower()
+        assert await student.text_content("#engagement") == "–"  # no figure shown as live any more
+        assert await student_state(student) == "offline"
+    finally:
+        os.kill(daphne.process.pid, signal.SIGCONT)
+
+    frames_before = int(await student.evaluate("document.body.dataset.frames"))
+    await student.wait_for_function(
+        f"() => Number(document.body.dataset.frames) > {frames_before} + 5", timeout=SEEN_WITHIN_MS
+    )
+    assert await student.evaluate("document.body.dataset.connection") == "open"
 
 
 async def test_it_keeps_the_dashboard_going_across_a_server_restart(restartable_server, launch_browser, face_camera):

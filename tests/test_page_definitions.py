@@ -13,6 +13,7 @@ from classroom.groups import (
     CLOSE_NOT_AUTHENTICATED,
     CLOSE_NOT_FOUND,
     CLOSE_REPLACED,
+    CLOSE_SILENT,
     CLOSE_UNAVAILABLE,
 )
 from classroom.states import STATES, page_definitions
@@ -38,11 +39,13 @@ def test_it_hands_every_page_the_states_and_close_codes(client):
     assert definitions == json.loads(json.dumps(page_definitions()))
     assert definitions["states"]["confused"]["experimental"] is True
     assert sorted(definitions["closeCodes"].values()) == [
-        CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE
+        CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_SILENT, CLOSE_REPLACED, CLOSE_UNAVAILABLE
     ]
     assert set(definitions["refusals"]) <= set(definitions["closeCodes"])
-    # The page retries after 4503 (a restart, the database away), never after a refusal.
-    assert "replaced" in definitions["refusals"] and "unavailable" not in definitions["refusals"]
+    # The page retries after 4503 (a restart, the database away) and after giving up on a silent socket (4408),
+    # never after a refusal.
+    assert "replaced" in definitions["refusals"]
+    assert "unavailable" not in definitions["refusals"] and "silent" not in definitions["refusals"]
 
 
 def test_it_repeats_no_state_label_or_close_code_in_the_scripts():

@@ -1,7 +1,7 @@
 // What the student page and the dashboard share about their WebSocket: where it is, when a close is final,
 // and how to wait before trying again. One copy, so both pages treat the server's close codes and back off the
 // same way (docs/protocol.md, "Connecting").
-import { REFUSAL_CLOSE_CODES } from "./definitions.js";
+import { CLOSE_CODES, REFUSAL_CLOSE_CODES } from "./definitions.js";
 
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 15000;
@@ -78,14 +78,18 @@ export class Reconnector {
 //   `onRefused(reason)`, and no retry.
 // - Any other close (4503 "unavailable" or "server_restarting", a dropped network, a crash) is retried with the
 //   backoff: `onLost(reason)`, then `onCountdown(seconds, attempt, reason)` every second until the next try.
+// - With `silentAfterMs`, a socket that answers nothing for that long after the page sent something counts as lost
+//   too, with the reason {code: "silent"}: a connection can die with no close at all (Wi-Fi roaming, a NAT that
+//   forgot it, a laptop that slept), and the browser may take many minutes to notice.
 // `onConnecting` runs at each attempt, `onOpen` when the socket opens and `onProved` once it has shown it works.
 // `reason` is the server's error message that announced the close ({code, message}; an error that carries no
 // `frame` is about the socket, not one frame), or {code: "close_<code>"} when none came.
 export class LiveSocket {
   constructor({ path, onConnecting = () => {}, onOpen = () => {}, onMessage = () => {}, onLost = () => {},
-                onRefused = () => {}, onCountdown = () => {}, onProved = () => {} }) {
-    Object.assign(this, { path, onConnecting, onOpen, onMessage, onLost, onRefused, onProved });
+                onRefused = () => {}, onCountdown = () => {}, onProved = () => {}, silentAfterMs = null }) {
+    Object.assign(this, { path, onConnecting, onOpen, onMessage, onLost, onRefused, onProved, silentAfterMs });
     this.socket = null;
+    this.silenceTimer = null; // runs from the first message sent since the server's last one
     this.closing = null; // the error that announced the coming close
     this.stable = false;
     this.stableTimer = null;
@@ -108,6 +112,7 @@ export class LiveSocket {
   connect() {
     this.reconnector.cancel();
     clearTimeout(this.stableTimer);
+    this.stopSilenceWatch();
     this.stopped = false;
     const socket = new WebSocket(socketUrl(this.path));
     this.socket = socket;
@@ -130,6 +135,7 @@ export class LiveSocket {
   }
 
   received(data) {
+    this.stopSilenceWatch();
     let message;
     try {
       message = JSON.parse(data);
@@ -145,6 +151,7 @@ export class LiveSocket {
 
   closed(code) {
     clearTimeout(this.stableTimer);
+    this.stopSilenceWatch();
     this.socket = null;
     if (this.stopped) return;
     // A retry that fails silently (the server still down) keeps the reason of the loss it is retrying, so the page
@@ -174,7 +181,24 @@ export class LiveSocket {
   send(data) {
     if (!this.isOpen) return false;
     this.socket.send(data);
+    if (this.silentAfterMs && this.silenceTimer === null) {
+      this.silenceTimer = setTimeout(() => this.gaveUpOnSilence(), this.silentAfterMs);
+    }
     return true;
+  }
+
+  stopSilenceWatch() {
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = null;
+  }
+
+  // No answer for silentAfterMs: lost, as if it had closed. The socket is let go first, so its own close, whenever
+  // the browser gets to it, changes nothing.
+  gaveUpOnSilence() {
+    const socket = this.socket;
+    this.closing = { code: "silent", message: "" };
+    this.closed(CLOSE_CODES.silent);
+    socket?.close(CLOSE_CODES.silent);
   }
 
   sendJson(message) {
@@ -186,6 +210,7 @@ export class LiveSocket {
     this.stopped = true;
     this.reconnector.cancel();
     clearTimeout(this.stableTimer);
+    this.stopSilenceWatch();
     const socket = this.socket;
     this.socket = null;
     socket?.close(code);

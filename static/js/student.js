@@ -8,7 +8,7 @@ import { Announcer, storedChoice } from "./student/announcer.js";
 import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
 import { FeedbackView } from "./student/feedback-view.js";
-import { FrameSender, JpegFrames } from "./student/frame-sender.js";
+import { ANSWER_TIMEOUT_MS, FrameSender, JpegFrames } from "./student/frame-sender.js";
 import { DeviceAnalysis } from "./student/device-analysis.js";
 
 const byId = (id) => document.getElementById(id);
@@ -32,10 +32,14 @@ const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wif
 // Why the connection went, when the server said so before closing (4503); retried with the backoff either way.
 const LOST_WORDS = {
   lost: "Connection lost",
+  silent: "The server stopped answering",
   server_restarting: "The server is restarting",
   unavailable: "The server cannot reach its database just now",
 };
 const lostWords = (reason) => LOST_WORDS[reason?.code] ?? LOST_WORDS.lost;
+// Frames sent and nothing back for this long (five unanswered frames' worth): the connection is dead without a
+// close, and the page reconnects rather than showing the last feedback as live.
+const SILENT_AFTER_MS = 5 * ANSWER_TIMEOUT_MS;
 const UNREADABLE_FRAMES_NOTE = "The server could not read the last few pictures from your camera. "
   + "If this goes on, pause and resume, or reload the page.";
 
@@ -63,6 +67,7 @@ const view = new FeedbackView({ announcer, help: (state) => STATE_HELP[state]?.(
 const camera = new Camera(byId("preview"), { onEnded: onCameraEnded });
 const socket = new LiveSocket({
   path: config.wsPath,
+  silentAfterMs: SILENT_AFTER_MS,
   // A retry stays "lost" and keeps saying why, rather than flashing "Connecting…" at every attempt.
   onConnecting: () => {
     if (page.connection === "lost") setConnection("lost", `${lostWords(socket.lastReason)} — reconnecting now…`);
