@@ -162,6 +162,7 @@ async def test_a_device_without_webassembly_says_so_and_falls_back_only_where_al
         assert await student.evaluate("document.body.dataset.analysis") == "none"
         assert "nothing is sent" in status
         assert await student.is_disabled("#start-camera")
+        assert "Nothing is analysed on this page" in await student.text_content("#state-help")
         await student.wait_for_timeout(1000)
         assert sockets == [] and sent == []  # not even a socket: nothing of this student reaches the server
 

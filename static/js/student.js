@@ -40,7 +40,8 @@ const lostWords = (reason) => LOST_WORDS[reason?.code] ?? LOST_WORDS.lost;
 // Frames sent and nothing back for this long (five unanswered frames' worth): the connection is dead without a
 // close, and the page reconnects rather than showing the last feedback as live.
 const SILENT_AFTER_MS = 5 * ANSWER_TIMEOUT_MS;
-const UNREADABLE_FRAMES_NOTE = "The server could not read the last few pictures from your camera. "
+const unreadableNote = () => `The server could not read the last few ${
+  page.analysis === "device" ? "measurements from this page" : "pictures from your camera"}. `
   + "If this goes on, pause and resume, or reload the page.";
 
 const page = {
@@ -55,6 +56,7 @@ const page = {
 // Words for the states that are not the tracker's, from the student's side.
 const STATE_HELP = {
   waiting: () => {
+    if (page.analysis === "none") return "Nothing is analysed on this page: the note above says why.";
     if (page.camera !== "on") return "Start your camera to see your feedback here.";
     return page.analysis === "loading" ? "Waiting for the face model to load…" : "Waiting for the first feedback…";
   },
@@ -143,7 +145,7 @@ async function startCamera() {
     return;
   }
   setCamera("on");
-  view.state("waiting");
+  view.state(page.connection === "lost" ? "offline" : "waiting");
   if (page.connection === "idle") socket.connect();
   else sender.schedule();
 }
@@ -177,7 +179,7 @@ async function resume() {
     return;
   }
   setCamera("on");
-  view.state("waiting");
+  view.state(page.connection === "lost" ? "offline" : "waiting");
   socket.sendJson({ type: "resume" });
   sender.restart();
 }
@@ -323,7 +325,7 @@ function onMessage(message) {
         deviceAnalysis.changed(message);
         break;
       }
-      view.frameError(message, UNREADABLE_FRAMES_NOTE);
+      view.frameError(message, unreadableNote());
       sender.answered();
       break;
     default:
@@ -344,9 +346,9 @@ function setAnalysis(mode, ...words) {
     socket.stop(1000);
     if (page.camera !== "off") {
       camera.close();
-      view.state("waiting");
       view.clearLive();
     }
+    view.state("waiting"); // whose help now says that nothing is analysed here
     setConnection("idle", "Not connected: nothing is sent from this page.");
   }
   setCamera(mode === "none" ? "off" : page.camera); // Start camera may be allowed or not now
