@@ -217,6 +217,31 @@ async def test_it_gives_up_on_a_connection_that_went_silent_and_reconnects(
     assert await student.evaluate("document.body.dataset.connection") == "open"
 
 
+async def test_it_sends_no_frozen_picture_while_the_camera_gives_none(restartable_server, launch_browser, face_camera):
+    daphne, server = restartable_server
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, server, "ana")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+
+    # A closed laptop lid or the system lending the camera to another app mutes its track, and the <video> keeps
+    # showing the last picture. Chromium's fake camera never mutes, so the test raises the event on the page's real
+    # track, as the browser would.
+    track = "document.getElementById('preview').srcObject.getVideoTracks()[0]"
+    await student.evaluate(f"{track}.dispatchEvent(new Event('mute'))")
+    await student.wait_for_function("() => document.querySelector('#camera-message').textContent.includes('no picture')")
+    assert await student.text_content("#engagement") == "–"
+    frames = int(await student.evaluate("document.body.dataset.frames"))
+    await student.wait_for_timeout(2000)
+    # At most the frame already in flight is answered: at 10 fps, 20 would have been.
+    assert int(await student.evaluate("document.body.dataset.frames")) <= frames + 1
+    assert await student_state(student) == "waiting"
+
+    await student.evaluate(f"{track}.dispatchEvent(new Event('unmute'))")
+    await student.wait_for_function(f"() => Number(document.body.dataset.frames) > {frames} + 5", timeout=SEEN_WITHIN_MS)
+    assert await student.text_content("#camera-message") == ""
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+
+
 async def test_it_keeps_the_dashboard_going_across_a_server_restart(restartable_server, launch_browser, face_camera):
     daphne, server = restartable_server
     teacher = await open_page(await launch_browser())

@@ -58,6 +58,7 @@ const STATE_HELP = {
   waiting: () => {
     if (page.analysis === "none") return "Nothing is analysed on this page: the note above says why.";
     if (page.camera !== "on") return "Start your camera to see your feedback here.";
+    if (camera.muted) return "Your camera gives no picture just now.";
     return page.analysis === "loading" ? "Waiting for the face model to load…" : "Waiting for the first feedback…";
   },
   paused: () => "Your camera is off and nothing is sent. Your teacher sees that you paused.",
@@ -66,7 +67,11 @@ const STATE_HELP = {
 
 const announcer = new Announcer(byId("announcer"), byId("announce-toggle"));
 const view = new FeedbackView({ announcer, help: (state) => STATE_HELP[state]?.() });
-const camera = new Camera(byId("preview"), { onEnded: onCameraEnded });
+const camera = new Camera(byId("preview"), {
+  onEnded: onCameraEnded,
+  onMuted: onCameraMuted,
+  onUnmuted: () => showCameraMessage(""), // the frame sender, which waits for a picture, carries on by itself
+});
 const socket = new LiveSocket({
   path: config.wsPath,
   silentAfterMs: SILENT_AFTER_MS,
@@ -146,6 +151,7 @@ async function startCamera() {
   }
   setCamera("on");
   view.state(page.connection === "lost" ? "offline" : "waiting");
+  if (camera.muted) onCameraMuted();
   if (page.connection === "idle") socket.connect();
   else sender.schedule();
 }
@@ -180,6 +186,7 @@ async function resume() {
   }
   setCamera("on");
   view.state(page.connection === "lost" ? "offline" : "waiting");
+  if (camera.muted) onCameraMuted();
   socket.sendJson({ type: "resume" });
   sender.restart();
 }
@@ -191,6 +198,16 @@ function onCameraEnded() {
   view.state("waiting");
   view.clearLive();
   showCameraMessage("The camera stopped: it was unplugged, or another app took it. Press Start camera to try again.");
+}
+
+// The camera is there but gives no picture: nothing is sent meanwhile (a frozen last picture would read as a
+// student at work), and the teacher sees the camera silent.
+function onCameraMuted() {
+  if (page.camera !== "on") return;
+  view.state(page.connection === "lost" ? "offline" : "waiting");
+  view.clearLive();
+  showCameraMessage("Your camera gives no picture just now (a closed lid, or another app using it). Nothing is "
+    + "sent meanwhile, and it carries on by itself when the picture is back.");
 }
 
 function setPreviewShown(shown) {
@@ -313,8 +330,8 @@ function onMessage(message) {
   switch (message.type) {
     case "feedback":
       socket.proved();
-      // A frame in flight when the student paused is counted, but the page keeps showing the pause.
-      view.feedback(message, page.camera === "on");
+      // A frame in flight when the student paused or the camera went blank is counted, but not shown as live.
+      view.feedback(message, page.camera === "on" && !camera.muted);
       sender.answered(message.fair_fps);
       break;
     case "resumed":

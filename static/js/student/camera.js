@@ -2,12 +2,23 @@
 // when the browser will not give it.
 
 export class Camera {
-  constructor(video, { onEnded }) {
+  // `onEnded`: the camera is gone. `onMuted` / `onUnmuted`: it is there but gives no picture for now (a laptop lid
+  // closed, the system lending it to another app), then gives one again; the <video> meanwhile holds the last one.
+  constructor(video, { onEnded, onMuted = () => {}, onUnmuted = () => {} }) {
     this.video = video;
     this.stream = null;
+    this.muted = false;
     this.onEnded = () => {
       this.close();
       onEnded();
+    };
+    this.onMute = () => {
+      this.muted = true;
+      onMuted();
+    };
+    this.onUnmute = () => {
+      this.muted = false;
+      onUnmuted();
     };
   }
 
@@ -16,19 +27,29 @@ export class Camera {
       throw Object.assign(new Error("no mediaDevices"), { name: "InsecureContext" });
     }
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 } }, audio: false });
-    for (const track of stream.getVideoTracks()) track.addEventListener("ended", this.onEnded);
+    for (const track of stream.getVideoTracks()) {
+      track.addEventListener("ended", this.onEnded);
+      track.addEventListener("mute", this.onMute);
+      track.addEventListener("unmute", this.onUnmute);
+      this.muted = track.muted;
+    }
     this.stream = stream;
     this.video.srcObject = stream;
     // autoplay covers it; play() may still reject when interrupted, and the next frame is simply not ready yet.
-    await this.video.play().catch(() => {});
+    // Not awaited: with a camera that gives no picture it would never settle, and the page would say "Starting the
+    // camera…" for ever; the frame sender waits for a picture anyway (ready).
+    this.video.play().catch(() => {});
   }
 
   close() {
     for (const track of this.stream?.getTracks() ?? []) {
       track.removeEventListener("ended", this.onEnded);
+      track.removeEventListener("mute", this.onMute);
+      track.removeEventListener("unmute", this.onUnmute);
       track.stop();
     }
     this.stream = null;
+    this.muted = false;
     this.video.srcObject = null;
   }
 
@@ -36,9 +57,9 @@ export class Camera {
     return this.stream !== null;
   }
 
-  // A picture is there to take.
+  // A fresh picture is there to take (a muted camera's <video> shows its last one, which must not be sent as new).
   get ready() {
-    return this.stream !== null && this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA
+    return this.stream !== null && !this.muted && this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA
       && this.video.videoWidth > 0;
   }
 }
