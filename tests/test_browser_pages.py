@@ -242,6 +242,33 @@ async def test_it_sends_no_frozen_picture_while_the_camera_gives_none(restartabl
     await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
 
 
+async def test_it_hides_the_students_own_picture_on_request_and_remembers_it(
+    restartable_server, launch_browser, face_camera
+):
+    daphne, server = restartable_server
+    student = await open_page(await launch_browser(camera=face_camera))
+    placeholder = "#preview-placeholder-text"
+    await start_streaming(student, server, "ana")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+    assert await student.text_content(placeholder) == ""
+    assert await student.get_attribute("#preview-frame", "data-camera") == "on"
+
+    await student.click("#toggle-preview")
+    assert await student.get_attribute("#toggle-preview", "aria-pressed") == "false"
+    assert "preview-hidden" in await student.get_attribute("#preview-frame", "class")
+    assert await student.text_content(placeholder) == "Your picture is hidden; the camera is on"
+    await student.click("#pause")
+    assert await student.text_content(placeholder) == "Paused: the camera is off"
+
+    # The choice is this device's: it holds after a reload, before the camera starts.
+    await student.reload()
+    assert await student.get_attribute("#toggle-preview", "aria-pressed") == "false"
+    assert await student.text_content(placeholder) == "Camera is off"
+    await student.click("#toggle-preview")
+    assert await student.get_attribute("#toggle-preview", "aria-pressed") == "true"
+    assert "preview-hidden" not in await student.get_attribute("#preview-frame", "class")
+
+
 async def test_it_keeps_the_dashboard_going_across_a_server_restart(restartable_server, launch_browser, face_camera):
     daphne, server = restartable_server
     teacher = await open_page(await launch_browser())

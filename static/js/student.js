@@ -4,21 +4,19 @@
 import { CLOSE_CODES } from "./definitions.js";
 import { LiveSocket } from "./live-socket.js";
 import { icon } from "./states.js";
-import { Announcer, storedChoice } from "./student/announcer.js";
+import { Announcer } from "./student/announcer.js";
 import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
 import { FeedbackView } from "./student/feedback-view.js";
 import { ANSWER_TIMEOUT_MS, FrameSender, JpegFrames } from "./student/frame-sender.js";
 import { DeviceAnalysis } from "./student/device-analysis.js";
+import { Preview } from "./student/preview.js";
 
 const byId = (id) => document.getElementById(id);
 const ui = {
   start: byId("start-camera"),
   pause: byId("pause"),
   resume: byId("resume"),
-  togglePreview: byId("toggle-preview"),
-  previewFrame: byId("preview-frame"),
-  previewText: byId("preview-placeholder-text"),
   connection: byId("connection"),
   connectionIcon: byId("connection-icon"),
   cameraMessage: byId("camera-message"),
@@ -26,7 +24,6 @@ const ui = {
   withdrawForm: byId("withdraw-form"),
 };
 
-const PREVIEW_STORAGE_KEY = "smartsession.preview";
 const CONSENT_RELOAD_KEY = "smartsession.consentReload";
 const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wifi", lost: "wifi-off", refused: "ban" };
 // Why the connection went, when the server said so before closing (4503); retried with the backoff either way.
@@ -66,6 +63,11 @@ const STATE_HELP = {
 };
 
 const announcer = new Announcer(byId("announcer"), byId("announce-toggle"));
+const preview = new Preview({
+  frame: byId("preview-frame"),
+  toggle: byId("toggle-preview"),
+  text: byId("preview-placeholder-text"),
+});
 const view = new FeedbackView({ announcer, help: (state) => STATE_HELP[state]?.() });
 const camera = new Camera(byId("preview"), {
   onEnded: onCameraEnded,
@@ -119,7 +121,6 @@ function showCameraMessage(text) {
 function setCamera(mode) {
   page.camera = mode;
   document.body.dataset.camera = mode;
-  ui.previewFrame.dataset.camera = mode;
   const buttons = [ui.start, ui.pause, ui.resume];
   const focused = buttons.find((button) => button === document.activeElement);
   ui.start.hidden = mode === "on" || mode === "paused";
@@ -131,7 +132,7 @@ function setCamera(mode) {
     // Refused: Start camera is disabled, so focus goes to the message that says why rather than to <body>.
     (next ?? ui.connection).focus();
   }
-  updatePreviewText();
+  preview.camera(mode);
 }
 
 async function startCamera() {
@@ -208,30 +209,6 @@ function onCameraMuted() {
   view.clearLive();
   showCameraMessage("Your camera gives no picture just now (a closed lid, or another app using it). Nothing is "
     + "sent meanwhile, and it carries on by itself when the picture is back.");
-}
-
-function setPreviewShown(shown) {
-  ui.togglePreview.setAttribute("aria-pressed", String(shown));
-  ui.togglePreview.querySelector("use")?.setAttribute("href", shown ? "#icon-eye" : "#icon-eye-off");
-  ui.previewFrame.classList.toggle("preview-hidden", !shown);
-  updatePreviewText();
-  try {
-    localStorage.setItem(PREVIEW_STORAGE_KEY, shown ? "shown" : "hidden");
-  } catch {
-    // Storage can be off (private modes); the choice then lasts for this page only.
-  }
-}
-
-function updatePreviewText() {
-  const hidden = ui.previewFrame.classList.contains("preview-hidden");
-  const placeholderIcon = page.camera === "on" && hidden ? "eye-off" : "camera-off";
-  ui.previewText.previousElementSibling?.replaceWith(icon(placeholderIcon));
-  ui.previewText.textContent = {
-    off: "Camera is off",
-    starting: "Starting the camera…",
-    paused: "Paused: the camera is off",
-    on: hidden ? "Your picture is hidden; the camera is on" : "",
-  }[page.camera];
 }
 
 // ---- Connection -----------------------------------------------------------------------------------------
@@ -377,9 +354,6 @@ ui.start.addEventListener("click", startCamera);
 ui.start.disabled = false; // the template disables it until now
 ui.pause.addEventListener("click", pause);
 ui.resume.addEventListener("click", resume);
-ui.togglePreview.addEventListener("click", () => {
-  setPreviewShown(ui.togglePreview.getAttribute("aria-pressed") !== "true");
-});
 
 // Leaving on purpose: stop the camera and close quietly, so the server's "consent withdrawn" answer does not
 // trigger a reload that would cancel the form's own navigation.
@@ -398,7 +372,6 @@ window.addEventListener("pageshow", (event) => {
   if (event.persisted) location.reload();
 });
 
-setPreviewShown(storedChoice(PREVIEW_STORAGE_KEY) !== "hidden");
 setCamera("off");
 document.body.dataset.analysis = page.analysis;
 if (page.analysis === "loading") deviceAnalysis.prepare();
