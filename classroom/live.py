@@ -184,6 +184,9 @@ class StudentStream:
 
     async def set_paused(self, paused: bool) -> None:
         if self.paused == paused:
+            # Still answered: a page that reconnected while paused sends pause again, and one whose answer never
+            # comes takes its socket for dead (docs/protocol.md, 4408).
+            await self._to_socket({"type": "paused" if paused else "resumed"})
             return
         self.paused = paused
         self.alerts.restart()

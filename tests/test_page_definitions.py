@@ -54,5 +54,6 @@ def test_it_repeats_no_state_label_or_close_code_in_the_scripts():
     for name, source in scripts.items():
         for info in STATES.values():
             assert f'"{info.label}"' not in source, f"{name} repeats the label {info.label!r}"
-        for code in (CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE):
+        for code in (CLOSE_NOT_AUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_REPLACED, CLOSE_UNAVAILABLE,
+                     CLOSE_SILENT):
             assert str(code) not in source, f"{name} repeats the close code {code}"

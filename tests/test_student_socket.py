@@ -159,6 +159,24 @@ async def test_it_pauses_and_resumes(classroom, student, face_frames):
     await communicator.disconnect()
 
 
+async def test_it_answers_every_pause_and_resume_even_when_nothing_changes(classroom, student):
+    # A page that reconnects while paused sends pause again, and its stream may still be paused (the older socket
+    # was taken over, not closed); a page whose message goes unanswered takes its socket for dead (4408).
+    path = f"/ws/student/{classroom.join_code}/"
+    older, _ = await connect(path, student)
+    await older.send_json_to({"type": "pause"})
+    assert (await receive(older))["type"] == "paused"
+    newer, _ = await connect(path, student)
+    await newer.send_json_to({"type": "pause"})
+    await receive_until(newer, "paused")
+    await newer.send_json_to({"type": "resume"})
+    await receive_until(newer, "resumed")
+    await newer.send_json_to({"type": "resume"})
+    await receive_until(newer, "resumed")
+    await newer.disconnect()
+    await older.disconnect()
+
+
 async def test_it_continues_a_students_blinks_after_a_quick_reconnect(classroom, student, shared_testdata):
     from socket_helpers import jpeg
 

@@ -123,7 +123,7 @@ export class LiveSocket {
       if (socket !== this.socket) return;
       // The server accepts before it can fail (a refusal, or 1011 with its channel layer down): the backoff
       // is reset only by a real answer (proved()), or by the socket staying open a while.
-      this.stableTimer = setTimeout(() => this.proved(), STABLE_AFTER_MS);
+      this.stableTimer = setTimeout(() => this.provedByTime(), STABLE_AFTER_MS);
       this.onOpen();
     });
     socket.addEventListener("message", (event) => {
@@ -166,6 +166,12 @@ export class LiveSocket {
     }
     this.onLost(reason, code);
     this.reconnector.schedule();
+  }
+
+  // Open for STABLE_AFTER_MS: that proves it, unless what the page sent is still unanswered (a server that accepts
+  // and then answers nothing must not reset the backoff every time the silence watch drops it).
+  provedByTime() {
+    if (this.silenceTimer === null) this.proved();
   }
 
   // The open socket works (a real answer came, or it stayed open): the next loss starts the backoff afresh.
