@@ -58,7 +58,8 @@ DEVICE_MAX_FACES = 2
 DEVICE_MIN_FPS = 5
 # A download of the runtime or the model that receives nothing for this long has stalled (a captive portal, a
 # dropped Wi-Fi): the page stops waiting and says so, instead of showing the same percentage for ever. A slow
-# download that keeps arriving is never cut.
+# download that keeps arriving is never cut; what cannot be aborted (the runtime's 156 KB module, its start) gets this
+# long, and twice it, in all.
 DEVICE_DOWNLOAD_STALL_S = 30
 TASKS_VISION = "vendor/tasks-vision"
 

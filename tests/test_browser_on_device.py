@@ -409,21 +409,21 @@ async def test_a_model_download_that_stalls_is_given_up_and_the_page_sends_frame
     # The model's request is never answered, as behind a captive portal.
     stalled = []
     await student.route(f"{server.url}/face-model/**", lambda route: stalled.append(route.request.url))
-    # The page's stall time, 30 s, is cut to 2 s in the page's own settings once the page is parsed, before its
+    # The page's stall time, 30 s, is cut to 5 s in the page's own settings once the page is parsed, before its
     # scripts run (a page rewritten by the test's route would lose its local address, and with it the socket).
     await student.add_init_script("""document.addEventListener("readystatechange", () => {
         const settings = document.getElementById("student-config");
         if (document.readyState !== "interactive" || !settings) return;
         const config = JSON.parse(settings.textContent);
         if (config.analysis.downloadStallMs !== 30000) throw new Error("the stall time is no longer 30 s");
-        config.analysis.downloadStallMs = 2000;
+        config.analysis.downloadStallMs = 5000;
         settings.textContent = JSON.stringify(config);
     });""")
     await student.goto(f"{server.url}/class/{code}/")
     await student.wait_for_function("() => document.body.dataset.analysis === 'frames'", timeout=SEEN_WITHIN_MS)
     assert stalled, "the model was never requested"
     said = await student.text_content("#analysis-status")
-    assert "face model could not be loaded: the download stopped (nothing arrived for 2 s)" in said
+    assert "face model could not be loaded: the download stopped (nothing arrived for 5 s)" in said
     assert "go to the server" in said and await student.is_visible("#analysis-status a:text('Reload the page')")
 
     await student.click("#start-camera")

@@ -72,7 +72,7 @@ const view = new FeedbackView({ announcer, help: (state) => STATE_HELP[state]?.(
 const camera = new Camera(byId("preview"), {
   onEnded: onCameraEnded,
   onMuted: onCameraMuted,
-  onUnmuted: () => showCameraMessage(""), // the frame sender, which waits for a picture, carries on by itself
+  onUnmuted: onCameraUnmuted,
 });
 const socket = new LiveSocket({
   path: config.wsPath,
@@ -209,6 +209,12 @@ function onCameraMuted() {
   view.clearLive();
   showCameraMessage("Your camera gives no picture just now (a closed lid, or another app using it). Nothing is "
     + "sent meanwhile, and it carries on by itself when the picture is back.");
+}
+
+// The picture is back: the frame sender, which waits for one, carries on by itself.
+function onCameraUnmuted() {
+  showCameraMessage("");
+  if (page.camera === "on") view.state(page.connection === "lost" ? "offline" : "waiting");
 }
 
 // ---- Connection -----------------------------------------------------------------------------------------

@@ -150,7 +150,11 @@ export async function loadFaceAnalyser(settings, onProgress = () => {}) {
     }
     throw new CannotAnalyse("the face model could not start on this device", error);
   } finally {
-    self.Module = undefined;
+    // The runtime reads it once its loader script has arrived, so it stays until the start settles: cleared early, a
+    // late start would download the 13 MB runtime once more.
+    const clear = () => { self.Module = undefined; };
+    if (creating) creating.then(clear, clear);
+    else clear();
   }
   stopUsageReports(landmarker);
   return new FaceAnalyser(landmarker, settings, performance.now() - started);
