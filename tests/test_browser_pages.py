@@ -228,7 +228,9 @@ async def test_it_sends_no_frozen_picture_while_the_camera_gives_none(restartabl
     # track, as the browser would.
     track = "document.getElementById('preview').srcObject.getVideoTracks()[0]"
     await student.evaluate(f"{track}.dispatchEvent(new Event('mute'))")
-    await student.wait_for_function("() => document.querySelector('#camera-message').textContent.includes('no picture')")
+    await student.wait_for_function(
+        "() => document.querySelector('#camera-message').textContent.includes('no picture')"
+    )
     assert await student.text_content("#engagement") == "–"
     frames = int(await student.evaluate("document.body.dataset.frames"))
     await student.wait_for_timeout(2000)
@@ -237,7 +239,9 @@ async def test_it_sends_no_frozen_picture_while_the_camera_gives_none(restartabl
     assert await student_state(student) == "waiting"
 
     await student.evaluate(f"{track}.dispatchEvent(new Event('unmute'))")
-    await student.wait_for_function(f"() => Number(document.body.dataset.frames) > {frames} + 5", timeout=SEEN_WITHIN_MS)
+    await student.wait_for_function(
+        f"() => Number(document.body.dataset.frames) > {frames} + 5", timeout=SEEN_WITHIN_MS
+    )
     assert await student.text_content("#camera-message") == ""
     await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
 

@@ -122,7 +122,7 @@ export class LiveSocket {
     socket.addEventListener("open", () => {
       if (socket !== this.socket) return;
       // The server accepts before it can fail (a refusal, or 1011 with its channel layer down): the backoff
-      // is reset only by a real answer (proved()), or by the socket staying open a while.
+      // is reset only by a real answer (proved()), or by the socket staying open a while with nothing unanswered.
       this.stableTimer = setTimeout(() => this.provedByTime(), STABLE_AFTER_MS);
       this.onOpen();
     });

@@ -61,8 +61,9 @@ export class DeviceAnalysis {
     const why = network ? `The face model could not be loaded: ${reason}.`
       : `This device cannot analyse your face itself: ${reason}.`;
     if (this.analysis.frameFallback) {
+      const retry = network ? [" ", this.reloadLink(), " to try again."] : [];
       this.show("frames", icon("info"), `${why} Pictures from your camera go to the server for analysis instead, `
-        + "as in other classes; they are never stored.", ...(network ? [" ", this.reloadLink(), " to try again."] : []));
+        + "as in other classes; they are never stored.", ...retry);
       this.sender.use(this.jpegFrames());
       this.sender.schedule();
     } else {

@@ -108,7 +108,8 @@ export async function loadFaceAnalyser(settings, onProgress = () => {}) {
   const report = (step) => (received, total) => {
     sizes[step] = [received, total];
     const known = sizes.runtime[1] > 0 && sizes.model[1] > 0;
-    onProgress({ step, received: sizes.runtime[0] + sizes.model[0], total: known ? sizes.runtime[1] + sizes.model[1] : 0 });
+    const both = known ? sizes.runtime[1] + sizes.model[1] : 0;
+    onProgress({ step, received: sizes.runtime[0] + sizes.model[0], total: both });
   };
   let wasmBinary;
   let model;
