@@ -50,6 +50,9 @@ const page = {
   leaving: false,
 };
 
+// Waiting for feedback, or offline when there is no connection to bring it.
+const awaitFeedback = () => view.state(page.connection === "lost" ? "offline" : "waiting");
+
 // Words for the states that are not the tracker's, from the student's side.
 const STATE_HELP = {
   waiting: () => {
@@ -151,7 +154,7 @@ async function startCamera() {
     return;
   }
   setCamera("on");
-  view.state(page.connection === "lost" ? "offline" : "waiting");
+  awaitFeedback();
   if (camera.muted) onCameraMuted();
   if (page.connection === "idle") socket.connect();
   else sender.schedule();
@@ -186,7 +189,7 @@ async function resume() {
     return;
   }
   setCamera("on");
-  view.state(page.connection === "lost" ? "offline" : "waiting");
+  awaitFeedback();
   if (camera.muted) onCameraMuted();
   socket.sendJson({ type: "resume" });
   sender.restart();
@@ -205,7 +208,7 @@ function onCameraEnded() {
 // student at work), and the teacher sees the camera silent.
 function onCameraMuted() {
   if (page.camera !== "on") return;
-  view.state(page.connection === "lost" ? "offline" : "waiting");
+  awaitFeedback();
   view.clearLive();
   showCameraMessage("Your camera gives no picture just now (a closed lid, or another app using it). Nothing is "
     + "sent meanwhile, and it carries on by itself when the picture is back.");
@@ -214,7 +217,7 @@ function onCameraMuted() {
 // The picture is back: the frame sender, which waits for one, carries on by itself.
 function onCameraUnmuted() {
   showCameraMessage("");
-  if (page.camera === "on") view.state(page.connection === "lost" ? "offline" : "waiting");
+  if (page.camera === "on") awaitFeedback();
 }
 
 // ---- Connection -----------------------------------------------------------------------------------------

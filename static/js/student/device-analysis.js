@@ -20,20 +20,20 @@ export class DeviceAnalysis {
   // nothing is sent before they have.
   async prepare() {
     this.show("loading", "Loading the face model for this device…");
-    // The status line is a live region: it changes every fifth of the download, not with every chunk, so a screen
-    // reader is not talked over.
-    let shownFifth = -1;
+    // The status line is a live region: it changes every fifth of the download (every UNKNOWN_TOTAL_STEP bytes when
+    // the total is unknown), not with every chunk, so a screen reader is not talked over.
+    let shownMark = -1;
     try {
       this.analyser = await loadFaceAnalyser(this.analysis, ({ step, received, total }) => {
         if (step === "starting") {
           this.show("loading", "Starting the face model…");
-        } else if (total && Math.floor((5 * received) / total) !== shownFifth) {
-          shownFifth = Math.floor((5 * received) / total);
-          this.show("loading", `Loading the face model for this device: ${megabytes(received)} of ${megabytes(total)} MB`);
-        } else if (!total && Math.floor(received / UNKNOWN_TOTAL_STEP) !== shownFifth) {
-          shownFifth = Math.floor(received / UNKNOWN_TOTAL_STEP);
-          this.show("loading", `Loading the face model for this device: ${megabytes(received)} MB`);
+          return;
         }
+        const mark = total ? Math.floor((5 * received) / total) : Math.floor(received / UNKNOWN_TOTAL_STEP);
+        if (mark === shownMark) return;
+        shownMark = mark;
+        const of = total ? ` of ${megabytes(total)}` : "";
+        this.show("loading", `Loading the face model for this device: ${megabytes(received)}${of} MB`);
       });
     } catch (error) {
       console.warn("SmartSession: on-device analysis unavailable:", error, error?.cause);

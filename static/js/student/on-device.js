@@ -271,8 +271,8 @@ export class FaceAnalyser {
     const now = performance.now();
     this.durations = this.durations.filter(([at]) => at >= now - 2 * SPEED_WINDOW_MS);
     const recent = this.durations.filter(([at]) => at >= now - SPEED_WINDOW_MS);
-    if (!recent.length || now - this.durations[0][0] < SPEED_WINDOW_MS) return false;
-    if (recent.length < 2 || recent.at(-1)[0] - recent[0][0] < SPEED_WINDOW_MS / 2) return false;
+    if (recent.length < 2 || now - this.durations[0][0] < SPEED_WINDOW_MS) return false;
+    if (recent.at(-1)[0] - recent[0][0] < SPEED_WINDOW_MS / 2) return false;
     const meanMs = recent.reduce((total, [, ms]) => total + ms, 0) / recent.length;
     return meanMs > 1000 / this.minFps;
   }
