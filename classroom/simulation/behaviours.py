@@ -137,9 +137,11 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
     Behaviour(
         name="smiling",
         shows="happy",
-        description="smiles broadly (happy, in a class that reads expressions; focused in expression-free mode)",
-        opening=(),
-        loop=(Shot(*BROAD_SMILE, seconds=10.0),),
+        description="sits with her lips together, then keeps smiling broadly for 7 s of every 10 (happy, in a class "
+                    "that reads expressions; focused in expression-free mode)",
+        # Happy is a rise over her own resting face, which the tracker learns from her first frames.
+        opening=(Shot(*STILL_AND_ATTENTIVE, seconds=3.0),),
+        loop=(Shot(*BROAD_SMILE, seconds=7.0), Shot(*STILL_AND_ATTENTIVE, seconds=3.0)),
     ),
     Behaviour(
         name="looking_away",
