@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import csv
 import math
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from .decode import decode_frame
 from .face import FaceAnalyzer, FrameAnalysis
 from .measurements import measurement_of, read_measurement
 from .media import VIDEO_SUFFIXES, analyze_frames, read_frames
-from .signals import SMILE_THRESHOLD, smile_features, smile_rise
+from .signals import SMILE_THRESHOLD, SmileFeatures, smile_features, smile_rise
 from .tracker import NEUTRAL_LEARN_S, SMILE_RISE_HAPPY, YAW_AWAY_DEG, StudentTracker
 
 TESTDATA_LABELS = Path(__file__).resolve().parent / "testdata_labels.csv"
@@ -178,8 +179,8 @@ def zju_labelled_blinks(clip_dir: Path) -> list[tuple[int, int]]:
     body = tag.read_text().split("#start", 1)[1].split("#end", 1)[0]
     spans: dict[int, list[int]] = defaultdict(list)
     for line in body.strip().splitlines():
-        fields = line.split(":")
-        frame, blink_id = int(fields[0]), int(fields[1])
+        parts = line.split(":")
+        frame, blink_id = int(parts[0]), int(parts[1])
         if blink_id != -1 and frame in frame_map:
             spans[blink_id].append(frame_map[frame])
     return [(min(frames), max(frames)) for _, frames in sorted(spans.items())]
@@ -387,16 +388,20 @@ def _paired_person(analyzer: FaceAnalyzer, neutral: LabelledImage, smiling: Labe
     if resting.face is None or neutral_test.face is None or smiling_test.face is None:
         return {"neutral_correct": False, "smiling_correct": False, "neutral_rise": None, "smiling_rise": None}
     tracker = StudentTracker(attention_rules=False)
-    _, t = _stream(tracker, resting, 0.0, NEUTRAL_LEARN_S)
-    neutral_state, t = _stream(tracker, neutral_test, t, PAIRED_TEST_S)
-    smiling_state, _ = _stream(tracker, smiling_test, t, PAIRED_TEST_S)
-    base = smile_features(resting.face.blendshapes, resting.face.landmarks)
 
     def rise(analysis: FrameAnalysis) -> float:
-        return round(smile_rise(smile_features(analysis.face.blendshapes, analysis.face.landmarks), base), 3)
+        """Its rise over the resting face as the tracker holds it when the photo comes in (the rise's largest
+        value in the photo's stream: the resting face only moves toward the photo from then on)."""
+        features = smile_features(analysis.face.blendshapes, analysis.face.landmarks)
+        return round(smile_rise(features, tracker.resting_smile), 3)
 
+    _, t = _stream(tracker, resting, 0.0, NEUTRAL_LEARN_S)
+    neutral_rise = rise(neutral_test)
+    neutral_state, t = _stream(tracker, neutral_test, t, PAIRED_TEST_S)
+    smiling_rise = rise(smiling_test)
+    smiling_state, _ = _stream(tracker, smiling_test, t, PAIRED_TEST_S)
     return {"neutral_correct": neutral_state != "happy", "smiling_correct": smiling_state == "happy",
-            "neutral_rise": rise(neutral_test), "smiling_rise": rise(smiling_test)}
+            "neutral_rise": neutral_rise, "smiling_rise": smiling_rise}
 
 
 def _groups(labels: dict[str, str]) -> Iterator[str]:
@@ -423,16 +428,19 @@ def evaluate_expressions(images: list[LabelledImage], analyzer: FaceAnalyzer) ->
     labelled = [image for image in images if image.labels.get("expression")]
     if not labelled:
         return None
-    single = []
+    single, cues = [], []
     for image in labelled:
         face = _analyze_image(analyzer, image.path).face
         smiling = image.labels["expression"].lower() in SMILING_LABELS
         single.append((image, face is not None, face is not None and (face.smile >= SMILE_THRESHOLD) == smiling))
+        if face is not None:
+            cues.append((image, smiling, smile_features(face.blendshapes, face.landmarks)))
     report: dict[str, Any] = {
         "images": len(labelled),
         "faces_found": sum(found for _, found, _ in single),
         "single": _table([(image.labels, correct) for image, _, correct in single]),
         "single_misses": [image.name for image, _, correct in single if not correct],
+        "single_bound": single_image_bound(cues),
     }
     people: dict[str, dict[str, LabelledImage]] = defaultdict(dict)
     for image in labelled:
@@ -455,6 +463,48 @@ def evaluate_expressions(images: list[LabelledImage], analyzer: FaceAnalyzer) ->
     report.update(people=len(pairs), paired=_table(paired), folds=folds,
                   fitted_rise_threshold=_fitted_rise_threshold(folds))
     return report
+
+
+def single_image_bound(photos: list[tuple[LabelledImage, bool, SmileFeatures]]) -> dict[str, Any]:
+    """What any single-image rule can reach that never reads a photo as less of a smile when all its smile cues
+    are at least as high (each cue rises with a smile). A neutral photo whose every cue matches or exceeds a
+    smiling photo's forces such a rule to misread one of the two. The fewest misreadings that resolve every such
+    conflict is the bipartite graph's maximum matching (Konig's theorem); with no neutral face read as happy,
+    every smile in a conflict is missed, and `best_without_false_happy` is the table of that best outcome."""
+    smiles = [(image, features) for image, smiling, features in photos if smiling]
+    neutrals = [(image, features) for image, smiling, features in photos if not smiling]
+    conflicts = {
+        smile.name: [neutral.name for neutral, rest in neutrals
+                     if all(a >= b for a, b in zip(astuple(rest), astuple(features)))]
+        for smile, features in smiles
+    }
+    conflicts = {smile: against for smile, against in conflicts.items() if against}
+    matched: dict[str, str] = {}  # neutral photo -> the smiling photo it is matched with
+
+    def augment(smile: str, seen: set[str]) -> bool:
+        for neutral in conflicts[smile]:
+            if neutral not in seen:
+                seen.add(neutral)
+                if neutral not in matched or augment(matched[neutral], seen):
+                    matched[neutral] = smile
+                    return True
+        return False
+
+    fewest_errors = sum(augment(smile, set()) for smile in conflicts)
+    shown = {image.name: _photo_name(image) for image, _, _ in photos}
+    return {
+        "cues": [field.name for field in fields(SmileFeatures)],
+        "conflicts": {shown[smile]: [shown[neutral] for neutral in against] for smile, against in conflicts.items()},
+        "fewest_errors": fewest_errors,
+        "best_without_false_happy": _table([(image.labels, not (smiling and image.name in conflicts))
+                                            for image, smiling, _ in photos]),
+    }
+
+
+def _photo_name(image: LabelledImage) -> str:
+    """The person and the expression where the labels name the person, else the image."""
+    person = image.labels.get("face_id")
+    return f"{person} {image.labels['expression']}" if person else image.name
 
 
 def _fitted_rise_threshold(folds: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -572,6 +622,7 @@ def _format_expressions(source: str, result: dict[str, Any]) -> list[str]:
         lines.append(line.rstrip())
     lines.append("  accuracy [95% Wilson interval]; single image: mouthSmile >= "
                  f"{SMILE_THRESHOLD} from the face model, nothing fitted.")
+    lines += _format_single_bound(result["single_bound"], result["images"])
     if not paired:
         if result["single_misses"]:
             lines.append(f"  single-image misses: {', '.join(result['single_misses'])}")
@@ -583,7 +634,7 @@ def _format_expressions(source: str, result: dict[str, Any]) -> list[str]:
         f"{NEUTRAL_LEARN_S:.0f} s, then the neutral and the smiling",
         f"  photo leaned in (central {LEANED_IN_CROP:.0%}), {PAIRED_TEST_S:.0f} s each. Happy = rise >= "
         f"{SMILE_RISE_HAPPY} over the learned resting face;",
-        "  the rise's units come from the ZJU and pyfeat clips, so nothing is fitted to these faces.",
+        "  the rise's units come from the shared ZJU and pyfeat clips (vision/signals.py), not from these faces.",
     ]
     lines.append(f"  Goals: all >= {GOAL_ACCURACY}, not smiling >= {GOAL_NEUTRAL_READ_NEUTRAL}, "
                  f"no group more than {GOAL_GROUP_GAP} below all.")
@@ -612,6 +663,19 @@ def _format_expressions(source: str, result: dict[str, Any]) -> list[str]:
         lines.append(f"  Were the rise threshold fitted leave-one-person-out instead: folds choose {low}-{high},")
         lines.append(f"  held-out accuracy {_interval(fitted)}.")
     return lines
+
+
+def _format_single_bound(bound: dict[str, Any], images: int) -> list[str]:
+    if not bound["conflicts"]:
+        return []
+    cues = ", ".join(cue.replace("_", " ") for cue in bound["cues"])
+    conflicts = "; ".join(f"{smile} by {', '.join(against)}" for smile, against in bound["conflicts"].items())
+    shortfalls = goal_shortfalls(bound["best_without_false_happy"])
+    text = (f"Any single-image rule that never reads a photo as less of a smile when each cue ({cues}) is at "
+            f"least as high gets at least {bound['fewest_errors']} of these {images} wrong. Smiling photos that a "
+            f"neutral one matches or exceeds on every cue: {conflicts}. With no neutral face read as happy, the "
+            "best such rule " + (f"falls short: {', '.join(shortfalls)}." if shortfalls else "could meet the goals."))
+    return textwrap.wrap(text, 110, initial_indent="  ", subsequent_indent="  ")
 
 
 def _format_at_rest(blinks: dict[str, Any]) -> list[str]:

@@ -237,6 +237,11 @@ class StudentTracker:
     def blink_count(self) -> int:
         return len(self.blinks)
 
+    @property
+    def resting_smile(self) -> SmileFeatures | None:
+        """This student's resting smile cues as they stand now; None before the first readable face."""
+        return self._resting_face.features
+
     def update(self, t: float, analysis: FrameAnalysis) -> Status:
         if self._last_t is not None and t < self._last_t:
             raise ValueError(f"timestamps must not go backwards ({t:.3f} s after {self._last_t:.3f} s)")
