@@ -32,6 +32,7 @@ def test_it_explains_expressions_and_the_law_before_turning_them_on(client, teac
     page = client.get(f"/teach/{classroom.join_code}/settings/expressions/").content.decode()
     assert AI_ACT in page and "infer the\n     emotions" in page
     assert "experimental" in page and 'name="confirm"' in page
+    assert "against each student's own resting face" in page  # how happy is decided
 
 
 def test_it_turns_expressions_on_only_when_the_teacher_confirms(client, teacher, classroom):
