@@ -81,10 +81,10 @@ demo: setup
 		--seconds $(DEMO_SECONDS) --wait-for-server 120
 
 # Two pytest-xdist workers: most of the suite waits on servers, browsers and sockets, not on a core.
-# --dist loadgroup keeps each xdist_group (tests/conftest.py) on one worker. TEST_WORKERS=0 runs in one process.
+# TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: dev-packages
-	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS)) $(PYTEST_ARGS)
 
 # Regenerates docs/screenshots/ from a real browser session (Chromium, fake camera playing a shared clip).
 screenshots: REQUIRE_NODE := 1
