@@ -65,9 +65,8 @@ def test_it_reads_each_photo_in_every_framing_and_counts_it_right_only_if_right_
         assert fold["smiling_correct"] == all(stream["smiling_correct"] for stream in framings.values())
         assert fold["smiling_rise"] == min(stream["smiling_rise"] for stream in framings.values())
     by_person = {fold["person"]: fold for fold in london_report["folds"]}
-    # 024's smile is read leaning in, where the face is larger, and missed from where they sat.
+    # 024's closed-lip smile moves only the upper lip: read leaning in, where the face is larger.
     assert by_person["024"]["framings"]["leaned in"]["smiling_correct"]
-    assert not by_person["024"]["framings"]["sitting still"]["smiling_correct"]
 
 
 def test_it_says_which_goals_a_table_falls_short_of():
