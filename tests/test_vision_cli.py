@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.shared_data
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FRAME_KEYS = {"index", "t", "faces", "face", "ear", "eyes_closed", "blink", "state", "engagement", "yaw", "pitch",
-              "roll", "gaze_x", "gaze_y", "smile", "confusion", "quality"}
+              "roll", "gaze_x", "gaze_y", "smile", "smile_rise", "confusion", "quality"}
 SUMMARY_KEYS = {"frames", "face_frames", "blinks", "blink_rate_per_min", "mean_ear", "perclos", "time_in_state",
                 "ms_per_frame"}
 

@@ -157,5 +157,6 @@ def test_it_never_infers_emotions_in_expression_free_mode(shared_testdata, analy
     result = analyze_file(shared_testdata / "pyfeat" / "single_face.mp4", analyzer, expressions=False)
     states = {frame["state"] for frame in result["frames"]}
     assert states.isdisjoint({"happy", "confused"})
-    assert all(frame["smile"] is None and frame["confusion"] is None for frame in result["frames"])
+    assert all(frame["smile"] is None and frame["smile_rise"] is None and frame["confusion"] is None
+               for frame in result["frames"])
     assert result["summary"]["face_frames"] == 72

@@ -135,6 +135,10 @@ def test_it_reads_happy_against_the_students_own_resting_face(analyze_image):
     statuses = run(StudentTracker(), [(30, resting), (2, smile)])
     assert "happy" not in {status.state for status in statuses[:300]}
     assert statuses[-1].state == "happy"
+    # What a teacher's detail panel shows is the rise that decides, not the picture's own smile score.
+    assert max(status.smile_rise for status in statuses[:300]) < 0.2
+    assert statuses[-1].smile_rise >= 1.0
+    assert statuses[-1].to_dict()["expression"]["smile_rise"] == round(statuses[-1].smile_rise, 2)
 
 
 def test_it_learns_the_resting_face_of_a_student_who_joins_smiling(frontal, smiling):

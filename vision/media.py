@@ -101,6 +101,7 @@ def frame_json(record: FrameRecord) -> dict[str, Any]:
         "gaze_x": None if status.gaze_x is None else round(status.gaze_x, 3),
         "gaze_y": None if status.gaze_y is None else round(status.gaze_y, 3),
         "smile": None if status.smile is None else round(status.smile, 3),
+        "smile_rise": None if status.smile_rise is None else round(status.smile_rise, 2),
         "confusion": None if status.confusion is None else round(status.confusion, 3),
         "quality": status.quality,
     }

@@ -172,6 +172,7 @@ class Status:
     pitch: float | None
     roll: float | None
     smile: float | None
+    smile_rise: float | None  # the smile cues over this student's resting face; happy at SMILE_RISE_HAPPY
     confusion: float | None
     quality: dict[str, float] | None
 
@@ -194,7 +195,10 @@ class Status:
             "perclos": round(self.perclos, 3),
             "gaze": {"x": rounded(self.gaze_x), "y": rounded(self.gaze_y)},
             "head": {"yaw": rounded(self.yaw, 1), "pitch": rounded(self.pitch, 1), "roll": rounded(self.roll, 1)},
-            "expression": None if self.smile is None else {"smile": rounded(self.smile), "confusion": rounded(self.confusion)},
+            "expression": None if self.smile is None else {
+                "smile": rounded(self.smile), "smile_rise": rounded(self.smile_rise, 2),
+                "confusion": rounded(self.confusion),
+            },
             "quality": self.quality,
         }
 
@@ -263,7 +267,7 @@ class StudentTracker:
             if absent:
                 reasons.append(f"no face in view for {missing_for:.0f} s")
             return self._status(t, dt, analysis, reasons, state=self._last_state if not absent else "absent",
-                                confident=True, eyes_closed=False, blink=None)
+                                confident=True, eyes_closed=False, blink=None, smile_rise=None)
 
         quality = face.quality
         problems = []
@@ -308,14 +312,14 @@ class StudentTracker:
             reasons.append(f"eyes closed {perclos:.0%} of the last minute")
 
         happy = confused = False
+        rise = None
         if self.expressions and not face.blendshapes:
             # A frame analysed without expressions (they may be computed at a lower rate) changes neither.
             happy, confused = self._happy.active, self._confused.active
         elif self.expressions:
-            smiling = confident and (
-                self._resting_face.rise(dt, smile_features(face.blendshapes, face.landmarks)) >= SMILE_RISE_HAPPY
-            )
-            happy = self._happy.update(t, smiling)
+            if confident:
+                rise = self._resting_face.rise(dt, smile_features(face.blendshapes, face.landmarks))
+            happy = self._happy.update(t, rise is not None and rise >= SMILE_RISE_HAPPY)
             confused = self._confused.update(t, confident and face.confusion >= CONFUSION_THRESHOLD)
             if happy:
                 reasons.append("smiling")
@@ -338,7 +342,7 @@ class StudentTracker:
             reasons.append("face in view, looking at the screen")
         reasons.extend(problems)
         return self._status(t, dt, analysis, reasons, state=state, confident=confident,
-                            eyes_closed=eyes_closed, blink=blink)
+                            eyes_closed=eyes_closed, blink=blink, smile_rise=rise)
 
     def _looking_away(self, face) -> tuple[bool, str]:
         if not self.attention_rules:
@@ -392,7 +396,8 @@ class StudentTracker:
             alertness = min(alertness, 0.2)
         return attention * alertness
 
-    def _status(self, t, dt, analysis: FrameAnalysis, reasons, *, state, confident, eyes_closed, blink) -> Status:
+    def _status(self, t, dt, analysis: FrameAnalysis, reasons, *, state, confident, eyes_closed, blink,
+                smile_rise) -> Status:
         face = analysis.face
         # The time since the previous frame is credited to the state that frame was in.
         self.time_in_state[self._last_state] += dt
@@ -425,6 +430,7 @@ class StudentTracker:
             pitch=face.pitch if face is not None else None,
             roll=face.roll if face is not None else None,
             smile=face.smile if show_expressions else None,
+            smile_rise=smile_rise if show_expressions else None,
             confusion=face.confusion if show_expressions else None,
             quality=None if face is None else {
                 "face_px": round(face.quality.face_px),

@@ -125,10 +125,12 @@ export function renderDetail() {
   );
   setMetric("gaze", "Gaze (x, y)", isNumber(gaze.x) ? `${fixed(gaze.x, 2)}, ${fixed(gaze.y, 2) ?? "–"}` : null);
   setMetric("faces", "Faces in view", isNumber(status.faces) ? String(status.faces) : null);
+  // Below the resting face only for a moment after a smile, while the resting face follows: shown as 0.
+  const smileRise = isNumber(expression?.smile_rise) ? Math.max(0, expression.smile_rise) : null;
   setMetric(
     "expression",
-    "Expression (smile, confusion: experimental)",
-    expression && isNumber(expression.smile) ? `${fixed(expression.smile, 2)}, ${fixed(expression.confusion, 2) ?? "–"}` : null,
+    "Smile over their resting face (happy at 1.0); confusion (experimental)",
+    expression && isNumber(expression.confusion) ? `${fixed(smileRise, 1) ?? "–"}; ${fixed(expression.confusion, 2)}` : null,
   );
   setMetric(
     "quality",
