@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from sessions_app.models import PAUSED
-from vision.tracker import EXPERIMENTAL_STATES
+from vision.tracker import EXPERIMENTAL_STATES, SMILE_RISE_HAPPY
 from vision.tracker import STATES as TRACKER_STATES
 
 from .groups import (
@@ -83,9 +83,11 @@ REFUSALS = ("not_authenticated", "forbidden", "not_found", "replaced")
 
 
 def page_definitions() -> dict:
-    """What every page's scripts share with the server: the states and the WebSocket close codes."""
+    """What every page's scripts share with the server: the states, the WebSocket close codes, and the smile over
+    a student's resting face at which they read as happy."""
     return {
         "states": {name: asdict(info) for name, info in STATES.items()},
         "closeCodes": CLOSE_CODES,
         "refusals": list(REFUSALS),
+        "smileRiseHappy": SMILE_RISE_HAPPY,
     }

@@ -17,6 +17,7 @@ from classroom.groups import (
     CLOSE_UNAVAILABLE,
 )
 from classroom.states import STATES, page_definitions
+from vision.tracker import SMILE_RISE_HAPPY
 from vision.tracker import STATES as TRACKER_STATES
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ def test_it_hands_every_page_the_states_and_close_codes(client):
     # never after a refusal.
     assert "replaced" in definitions["refusals"]
     assert "unavailable" not in definitions["refusals"] and "silent" not in definitions["refusals"]
+    assert definitions["smileRiseHappy"] == SMILE_RISE_HAPPY  # the detail panel's "happy at"
 
 
 def test_it_repeats_no_state_label_or_close_code_in_the_scripts():

@@ -1,5 +1,6 @@
 // One student's live detail, in a dialog: state and why, a chart since this page opened, every measurement.
 import { capitalise, element, isNumber, setText } from "../dom.js";
+import { SMILE_RISE_HAPPY } from "../definitions.js";
 import { STATES, stateBadge } from "../states.js";
 import { chartsAvailable, makeChart, withGaps } from "./live-chart.js";
 import { WINDOW_S, ago, currentEngagement, displayState, nowSeconds, silenceText } from "./roster.js";
@@ -129,7 +130,7 @@ export function renderDetail() {
   const smileRise = isNumber(expression?.smile_rise) ? Math.max(0, expression.smile_rise) : null;
   setMetric(
     "expression",
-    "Smile over their resting face (happy at 1.0); confusion (experimental)",
+    `Smile over their resting face (happy at ${fixed(SMILE_RISE_HAPPY, 1)}); confusion (experimental)`,
     expression && isNumber(expression.confusion) ? `${fixed(smileRise, 1) ?? "–"}; ${fixed(expression.confusion, 2)}` : null,
   );
   setMetric(
