@@ -20,7 +20,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import DatabaseError
 
 from . import live
-from .frames import BadMessage, parse_student_text
+from .frames import BadMessage, parse_student_text, parse_teacher_text
 from .groups import student_group, students_group, teachers_group
 from .services import AccessDenied, student_access, student_display_name, teacher_access
 
@@ -68,6 +68,10 @@ class _LiveSocket(AsyncWebsocketConsumer):
 
     async def send_text(self, text: str) -> None:
         await self.send(text_data=text)
+
+    async def pong(self) -> None:
+        # The pages' proof that the connection still carries answers (docs/protocol.md, "Connecting").
+        await self.send_json({"type": "pong"})
 
     async def refuse(self, denied: AccessDenied) -> None:
         logger.info("%s socket refused: %s (%s) on %s", self.role, denied.error_code, denied.close_code,
@@ -171,6 +175,8 @@ class StudentConsumer(_LiveSocket):
             return
         if message.kind == "frame":
             await self.stream.frame(self, message.image, message.ts)
+        elif message.kind == "ping":
+            await self.pong()
         else:
             await self.stream.set_paused(message.kind == "pause")
 
@@ -283,6 +289,16 @@ class TeacherConsumer(_LiveSocket):
     async def restart(self) -> None:
         if not self.released:
             await self.close_because(AccessDenied.restarting())
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.code is None or self.released:
+            return  # refused, or closing
+        try:
+            parse_teacher_text(text_data if text_data is not None else "")
+        except BadMessage as error:
+            await self.send_json({"type": "error", "code": "bad_message", "message": str(error), "frame": None})
+            return
+        await self.pong()
 
     async def snapshot_student(self, event: dict[str, Any]) -> None:
         if self.collecting is not None:

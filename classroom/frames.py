@@ -190,27 +190,40 @@ class WrongInput(FrameError):
 
 @dataclass(frozen=True)
 class StudentMessage:
-    """A student's text message, read: a frame (base64 or a data URL, with the client's ts), pause or resume."""
+    """A student's text message, read: a frame (base64 or a data URL, with the client's ts), pause, resume or ping."""
 
     kind: str
     image: str | None = None
     ts: Any = None
 
 
-def parse_student_text(text: str) -> StudentMessage:
-    """docs/protocol.md, "Student -> server"; BadMessage saying what is wrong with anything else."""
+def _json_and_type(text: str, not_json: str) -> tuple[Any, Any]:
+    """The message and its "type" (None unless it is an object); BadMessage(not_json) when it is not JSON."""
     try:
         message = json.loads(text)
     except ValueError:
-        raise BadMessage("Messages must be JSON objects or binary frames.") from None
-    kind = message.get("type") if isinstance(message, dict) else None
+        raise BadMessage(not_json) from None
+    return message, message.get("type") if isinstance(message, dict) else None
+
+
+def parse_student_text(text: str) -> StudentMessage:
+    """docs/protocol.md, "Student -> server"; BadMessage saying what is wrong with anything else."""
+    message, kind = _json_and_type(text, "Messages must be JSON objects or binary frames.")
     if kind == "frame":
         image = message.get("image")
         if not isinstance(image, str):
             raise BadMessage("A frame message needs an \"image\": base64 or a data URL.")
         return StudentMessage("frame", image=image, ts=message.get("ts"))
-    if kind in ("pause", "resume"):
+    if kind in ("pause", "resume", "ping"):
         return StudentMessage(kind)
     if not isinstance(message, dict):
         raise BadMessage("Messages must be JSON objects or binary frames.")
-    raise BadMessage("Unknown message type; expected frame, pause or resume.")
+    raise BadMessage("Unknown message type; expected frame, pause, resume or ping.")
+
+
+def parse_teacher_text(text: str) -> str:
+    """docs/protocol.md, "Teacher -> server": the only message is a ping; BadMessage for anything else."""
+    _, kind = _json_and_type(text, "A teacher's socket takes only JSON: {\"type\": \"ping\"}.")
+    if kind == "ping":
+        return kind
+    raise BadMessage("A teacher's socket takes only {\"type\": \"ping\"}.")

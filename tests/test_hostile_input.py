@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classroom.frames import BadMessage, StudentMessage, parse_student_text
+from classroom.frames import BadMessage, StudentMessage, parse_student_text, parse_teacher_text
 from vision.decode import MIN_FACE_FRAME_SIDE, FrameError, decode_frame
 from vision.measurements import HEADER, MESSAGE_BYTES_WITH_FACE, BadMeasurement, read_measurement
 
@@ -80,7 +80,7 @@ json_values = st.recursive(
 messages = st.one_of(
     st.text(max_size=200),
     json_values.map(json.dumps),
-    st.fixed_dictionaries({"type": st.sampled_from(["frame", "pause", "resume", "Frame", ""])},
+    st.fixed_dictionaries({"type": st.sampled_from(["frame", "pause", "resume", "ping", "Frame", ""])},
                           optional={"image": json_values, "ts": json_values}).map(json.dumps),
 )
 
@@ -93,8 +93,19 @@ def test_it_parses_or_refuses_any_student_text(text):
     except BadMessage as error:
         assert error.code == "bad_message" and str(error)
     else:
-        assert isinstance(message, StudentMessage) and message.kind in ("frame", "pause", "resume")
+        assert isinstance(message, StudentMessage) and message.kind in ("frame", "pause", "resume", "ping")
         assert message.kind != "frame" or isinstance(message.image, str)
+
+
+@FAST
+@given(messages)
+def test_it_reads_a_teachers_ping_and_refuses_any_other_text(text):
+    try:
+        kind = parse_teacher_text(text)
+    except BadMessage as error:
+        assert error.code == "bad_message" and str(error)
+    else:
+        assert kind == "ping" and json.loads(text)["type"] == "ping"
 
 
 def test_it_refuses_a_measurement_header_alone_as_too_short():

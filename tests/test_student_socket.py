@@ -177,6 +177,21 @@ async def test_it_answers_every_pause_and_resume_even_when_nothing_changes(class
     await older.disconnect()
 
 
+async def test_it_answers_a_ping_while_paused_without_resuming(classroom, student, teacher):
+    # A paused page sends nothing else, so its pings are what tell it that the connection still carries answers.
+    path = f"/ws/student/{classroom.join_code}/"
+    communicator, _ = await connect(path, student)
+    await communicator.send_json_to({"type": "pause"})
+    assert (await receive(communicator))["type"] == "paused"
+    await communicator.send_json_to({"type": "ping"})
+    assert await receive(communicator) == {"type": "pong"}
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    [entry] = (await receive(watcher))["students"]
+    assert entry["paused"] is True
+    await watcher.disconnect()
+    await communicator.disconnect()
+
+
 async def test_it_continues_a_students_blinks_after_a_quick_reconnect(classroom, student, shared_testdata):
     from socket_helpers import jpeg
 

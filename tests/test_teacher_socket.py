@@ -42,6 +42,29 @@ async def test_it_sends_an_empty_snapshot_of_a_quiet_class(classroom, teacher):
     await communicator.disconnect()
 
 
+async def test_it_answers_a_ping_so_a_quiet_dashboard_can_tell_its_connection_lives(classroom, teacher):
+    # With nobody streaming the server has nothing to say; the page's ping is what it hears back from.
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    assert (await receive(watcher))["type"] == "snapshot"
+    await watcher.send_json_to({"type": "ping"})
+    assert await receive(watcher) == {"type": "pong"}
+    await watcher.disconnect()
+
+
+@pytest.mark.parametrize("message", [{"text_data": "not json"}, {"text_data": '{"type": "frame"}'},
+                                     {"bytes_data": b"\xff\xd8"}])
+async def test_it_answers_anything_but_a_ping_with_an_error_and_stays_open(classroom, teacher, message):
+    watcher, _ = await connect(f"/ws/teacher/{classroom.join_code}/", teacher)
+    assert (await receive(watcher))["type"] == "snapshot"
+    await watcher.send_to(**message)
+    error = await receive(watcher)
+    assert (error["type"], error["code"], error["frame"]) == ("error", "bad_message", None)
+    assert "ping" in error["message"]
+    await watcher.send_json_to({"type": "ping"})
+    assert await receive(watcher) == {"type": "pong"}
+    await watcher.disconnect()
+
+
 async def test_it_shows_a_streaming_student_in_the_snapshot(classroom, teacher, student, face_frames):
     pupil, _ = await connect(f"/ws/student/{classroom.join_code}/", student)
     await pupil.send_to(bytes_data=face_frames[0][1])
