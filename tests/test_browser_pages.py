@@ -284,6 +284,7 @@ async def test_it_keeps_the_dashboard_going_across_a_server_restart(restartable_
     await teacher.wait_for_function(
         "() => document.querySelector('#connection').dataset.status === 'reconnecting'", timeout=SEEN_WITHIN_MS
     )
+    assert "server is restarting" in (await teacher.text_content("#connection")).lower()
     daphne.start()
     # Back, with a fresh snapshot: a student who streams now shows up live.
     await teacher.wait_for_function(
@@ -292,3 +293,26 @@ async def test_it_keeps_the_dashboard_going_across_a_server_restart(restartable_
     student = await open_page(await launch_browser(camera=face_camera))
     await start_streaming(student, server, "ben")
     await teacher.wait_for_function(state_is(await card_of(teacher, "ben"), PRESENT), timeout=SEEN_WITHIN_MS)
+
+
+async def test_it_tells_the_teacher_when_the_dashboards_connection_goes_silent(restartable_server, launch_browser):
+    daphne, server = restartable_server
+    teacher = await open_page(await launch_browser())
+    await log_in(teacher, server, server.teacher)
+    await teacher.goto(f"{server.url}/teach/{server.code}/")
+    await teacher.wait_for_function("() => document.querySelector('#connection').dataset.status === 'open'")
+
+    # Nobody streams, so the server has nothing to send: only the page's own pings can show that the connection
+    # died. The real server stops answering and closes nothing, as a connection that died on the way looks.
+    os.kill(daphne.process.pid, signal.SIGSTOP)
+    try:
+        await teacher.wait_for_function(
+            "() => document.querySelector('#connection').dataset.status === 'reconnecting'", timeout=SEEN_WITHIN_MS
+        )
+        assert "server stopped answering" in (await teacher.text_content("#connection")).lower()
+        assert "is-stale" in await teacher.get_attribute("#cards", "class")
+    finally:
+        os.kill(daphne.process.pid, signal.SIGCONT)
+    await teacher.wait_for_function(
+        "() => document.querySelector('#connection').dataset.status === 'open'", timeout=SEEN_WITHIN_MS
+    )

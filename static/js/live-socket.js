@@ -8,6 +8,19 @@ const LONGEST_RETRY_MS = 15000;
 // A socket counts as working again only after this long open (or its first real answer): a server that
 // accepts and then fails at once must not reset the backoff, or a whole class would retry every second.
 export const STABLE_AFTER_MS = 5000;
+// A page that has heard nothing for HEARTBEAT_MS asks with a ping; a socket that leaves what a page sent unanswered
+// for SILENT_AFTER_MS is taken for dead (docs/protocol.md, 4408 "silent").
+export const HEARTBEAT_MS = 5000;
+export const SILENT_AFTER_MS = 10000;
+
+// What each page says about a lost connection, by the reason LiveSocket gives.
+const LOST_WORDS = {
+  lost: "Connection lost",
+  silent: "The server stopped answering",
+  server_restarting: "The server is restarting",
+  unavailable: "The server cannot reach its database just now",
+};
+export const lostWords = (reason) => LOST_WORDS[reason?.code] ?? LOST_WORDS.lost;
 
 export function socketUrl(path) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -78,18 +91,21 @@ export class Reconnector {
 //   `onRefused(reason)`, and no retry.
 // - Any other close (4503 "unavailable" or "server_restarting", a dropped network, a crash) is retried with the
 //   backoff: `onLost(reason)`, then `onCountdown(seconds, attempt, reason)` every second until the next try.
-// - With `silentAfterMs`, a socket that answers nothing for that long after the page sent something counts as lost
-//   too, with the reason {code: "silent"}: a connection can die with no close at all (Wi-Fi roaming, a NAT that
-//   forgot it, a laptop that slept), and the browser may take many minutes to notice.
+// - A socket that answers nothing for SILENT_AFTER_MS after the page sent something counts as lost too, with the
+//   reason {code: "silent"}: a connection can die with no close at all (Wi-Fi roaming, a NAT that forgot it, a
+//   laptop that slept), and the browser may take many minutes to notice. A page with nothing to send (a
+//   dashboard, a paused student) sends a ping after HEARTBEAT_MS without a message either way, so that the watch
+//   runs on every page.
 // `onConnecting` runs at each attempt, `onOpen` when the socket opens and `onProved` once it has shown it works.
 // `reason` is the server's error message that announced the close ({code, message}; an error that carries no
 // `frame` is about the socket, not one frame), or {code: "close_<code>"} when none came.
 export class LiveSocket {
   constructor({ path, onConnecting = () => {}, onOpen = () => {}, onMessage = () => {}, onLost = () => {},
-                onRefused = () => {}, onCountdown = () => {}, onProved = () => {}, silentAfterMs = null }) {
-    Object.assign(this, { path, onConnecting, onOpen, onMessage, onLost, onRefused, onProved, silentAfterMs });
+                onRefused = () => {}, onCountdown = () => {}, onProved = () => {} }) {
+    Object.assign(this, { path, onConnecting, onOpen, onMessage, onLost, onRefused, onProved });
     this.socket = null;
     this.silenceTimer = null; // runs from the first message sent since the server's last one
+    this.heartbeatTimer = null; // runs from the last message either way
     this.closing = null; // the error that announced the coming close
     this.stable = false;
     this.stableTimer = null;
@@ -113,6 +129,7 @@ export class LiveSocket {
     this.reconnector.cancel();
     clearTimeout(this.stableTimer);
     this.stopSilenceWatch();
+    this.stopHeartbeat();
     this.stopped = false;
     const socket = new WebSocket(socketUrl(this.path));
     this.socket = socket;
@@ -124,6 +141,7 @@ export class LiveSocket {
       // The server accepts before it can fail (a refusal, or 1011 with its channel layer down): the backoff
       // is reset only by a real answer (proved()), or by the socket staying open a while with nothing unanswered.
       this.stableTimer = setTimeout(() => this.provedByTime(), STABLE_AFTER_MS);
+      this.restartHeartbeat();
       this.onOpen();
     });
     socket.addEventListener("message", (event) => {
@@ -136,12 +154,14 @@ export class LiveSocket {
 
   received(data) {
     this.stopSilenceWatch();
+    this.restartHeartbeat();
     let message;
     try {
       message = JSON.parse(data);
     } catch {
       return;
     }
+    if (message?.type === "pong") return; // its arrival was all it had to say
     if (message?.type === "error" && !("frame" in message)) {
       this.closing = message; // the close that follows decides what it means
       return;
@@ -152,6 +172,7 @@ export class LiveSocket {
   closed(code) {
     clearTimeout(this.stableTimer);
     this.stopSilenceWatch();
+    this.stopHeartbeat();
     this.socket = null;
     if (this.stopped) return;
     // A retry that fails silently (the server still down) keeps the reason of the loss it is retrying, so the page
@@ -187,8 +208,9 @@ export class LiveSocket {
   send(data) {
     if (!this.isOpen) return false;
     this.socket.send(data);
-    if (this.silentAfterMs && this.silenceTimer === null) {
-      this.silenceTimer = setTimeout(() => this.gaveUpOnSilence(), this.silentAfterMs);
+    this.restartHeartbeat();
+    if (this.silenceTimer === null) {
+      this.silenceTimer = setTimeout(() => this.gaveUpOnSilence(), SILENT_AFTER_MS);
     }
     return true;
   }
@@ -196,6 +218,16 @@ export class LiveSocket {
   stopSilenceWatch() {
     clearTimeout(this.silenceTimer);
     this.silenceTimer = null;
+  }
+
+  restartHeartbeat() {
+    this.stopHeartbeat();
+    this.heartbeatTimer = setTimeout(() => this.sendJson({ type: "ping" }), HEARTBEAT_MS);
+  }
+
+  stopHeartbeat() {
+    clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
   }
 
   // No answer for silentAfterMs: lost, as if it had closed. The socket is let go first, so its own close, whenever
@@ -217,6 +249,7 @@ export class LiveSocket {
     this.reconnector.cancel();
     clearTimeout(this.stableTimer);
     this.stopSilenceWatch();
+    this.stopHeartbeat();
     const socket = this.socket;
     this.socket = null;
     socket?.close(code);

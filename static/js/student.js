@@ -2,13 +2,13 @@
 // The contract with the server is docs/protocol.md. Each part is a small module in student/; this one holds the
 // page's state (camera, connection) and wires them together.
 import { CLOSE_CODES } from "./definitions.js";
-import { LiveSocket } from "./live-socket.js";
+import { LiveSocket, lostWords } from "./live-socket.js";
 import { icon } from "./states.js";
 import { Announcer } from "./student/announcer.js";
 import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
 import { FeedbackView } from "./student/feedback-view.js";
-import { ANSWER_TIMEOUT_MS, FrameSender, JpegFrames } from "./student/frame-sender.js";
+import { FrameSender, JpegFrames } from "./student/frame-sender.js";
 import { DeviceAnalysis } from "./student/device-analysis.js";
 import { Preview } from "./student/preview.js";
 
@@ -27,16 +27,6 @@ const ui = {
 const CONSENT_RELOAD_KEY = "smartsession.consentReload";
 const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wifi", lost: "wifi-off", refused: "ban" };
 // Why the connection went, when the server said so before closing (4503); retried with the backoff either way.
-const LOST_WORDS = {
-  lost: "Connection lost",
-  silent: "The server stopped answering",
-  server_restarting: "The server is restarting",
-  unavailable: "The server cannot reach its database just now",
-};
-const lostWords = (reason) => LOST_WORDS[reason?.code] ?? LOST_WORDS.lost;
-// Frames sent and nothing back for this long (five unanswered frames' worth): the connection is dead without a
-// close, and the page reconnects rather than showing the last feedback as live.
-const SILENT_AFTER_MS = 5 * ANSWER_TIMEOUT_MS;
 const unreadableNote = () => `The server could not read the last few ${
   page.analysis === "device" ? "measurements from this page" : "pictures from your camera"}. `
   + "If this goes on, pause and resume, or reload the page.";
@@ -79,7 +69,6 @@ const camera = new Camera(byId("preview"), {
 });
 const socket = new LiveSocket({
   path: config.wsPath,
-  silentAfterMs: SILENT_AFTER_MS,
   // A retry stays "lost" and keeps saying why, rather than flashing "Connecting…" at every attempt.
   onConnecting: () => {
     if (page.connection === "lost") setConnection("lost", `${lostWords(socket.lastReason)} — reconnecting now…`);

@@ -1,8 +1,9 @@
 // The teacher socket (docs/protocol.md, "Server → teacher"): connect, hand each event on, and come back after
-// a loss with the backoff the student page uses too (live-socket.js).
+// a loss, a server restart or a connection gone silent, with the backoff and words the student page uses too
+// (live-socket.js).
 import { element, setText } from "../dom.js";
 import { CLOSE_CODES } from "../definitions.js";
-import { LiveSocket } from "../live-socket.js";
+import { LiveSocket, lostWords } from "../live-socket.js";
 import { icon } from "../states.js";
 import { config } from "./config.js";
 import { link } from "./roster.js";
@@ -13,7 +14,7 @@ const REFUSAL_MESSAGES = {
   [CLOSE_CODES.not_found]: "No class has this join code.",
 };
 const CONNECTION_ICONS = { connecting: "refresh-cw", open: "wifi", reconnecting: "wifi-off", refused: "ban" };
-const RECONNECTING_TEXT = "Connection lost; cards show the last known state. Reconnecting";
+const reconnectingText = (reason) => `${lostWords(reason)}; cards show the last known state. Reconnecting`;
 
 const box = document.getElementById("connection");
 const cards = document.getElementById("cards");
@@ -39,14 +40,19 @@ const socket = new LiveSocket({
   path: config.wsPath,
   // Retries stay "reconnecting": flipping to "connecting" and back would be two announcements per attempt.
   onConnecting: () => {
-    if (box.dataset.status === "reconnecting") setConnection("reconnecting", RECONNECTING_TEXT, " now…");
-    else setConnection("connecting", "Connecting…");
+    if (box.dataset.status === "reconnecting") {
+      setConnection("reconnecting", reconnectingText(socket.lastReason), " now…");
+    } else {
+      setConnection("connecting", "Connecting…");
+    }
   },
   onMessage: (event) => onEvent(event),
   onLost: () => {
     link.live = false;
   },
-  onCountdown: (seconds) => setConnection("reconnecting", RECONNECTING_TEXT, ` in ${seconds} s…`),
+  onCountdown: (seconds, attempt, reason) => {
+    setConnection("reconnecting", reconnectingText(reason), ` in ${seconds} s…`);
+  },
   onRefused: (reason, code) => {
     link.live = false;
     const needsLogin = code === CLOSE_CODES.not_authenticated;
