@@ -122,7 +122,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # The student page of a class with on-device analysis, and only that page, may compile WebAssembly (the face
 # model's runtime). 'wasm-unsafe-eval' allows WebAssembly.compile/instantiate and nothing else: no eval(), no
 # inline script. The runtime's files are our own static files, so script-src stays 'self'; it runs on the page's
-# own thread, so no worker-src is needed.
+# own thread. The student page's two workers (its frame clock and JPEG encoder) are our own files too: worker-src
+# falls back to script-src 'self'.
 CONTENT_SECURITY_POLICY_WEBASSEMBLY = CONTENT_SECURITY_POLICY.replace(
     "script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"
 )

@@ -8,7 +8,8 @@ import { Announcer } from "./student/announcer.js";
 import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
 import { FeedbackView } from "./student/feedback-view.js";
-import { FrameSender, JpegFrames } from "./student/frame-sender.js";
+import { FrameSender } from "./student/frame-sender.js";
+import { JpegFrames } from "./student/jpeg-frames.js";
 import { DeviceAnalysis } from "./student/device-analysis.js";
 import { Preview } from "./student/preview.js";
 

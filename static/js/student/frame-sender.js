@@ -1,6 +1,8 @@
 // Sends what the camera sees, paced by the server's answers: a JPEG frame, or (on-device.js) the face model's
 // measurements of one. The next message goes when the last one's feedback arrives, never sooner than the frame-rate
-// cap, and after ANSWER_TIMEOUT_MS without an answer anyway (docs/protocol.md, "Fresh frames, not a queue").
+// cap, and after ANSWER_TIMEOUT_MS without an answer anyway (docs/protocol.md, "Fresh frames, not a queue"), at the
+// same pace in a background tab (pacer.js).
+import { Pacer } from "./pacer.js";
 
 // Feedback normally comes back well within this; after it, a message or its answer was lost, so send anyway.
 export const ANSWER_TIMEOUT_MS = 2000;
@@ -19,7 +21,7 @@ export class FrameSender {
     this.minGapMs = this.capGapMs;
     Object.assign(this, { camera, socket, canSend });
     this.source = null;
-    this.timer = null;
+    this.pacer = new Pacer();
     this.lastSentAt = -Infinity;
     this.awaitingAnswer = false;
     this.capturing = false;
@@ -34,11 +36,11 @@ export class FrameSender {
 
   // The next message, when its time comes; nothing while the page cannot send.
   schedule() {
-    clearTimeout(this.timer);
+    this.pacer.cancel();
     if (!this.ready()) return;
     const gap = this.awaitingAnswer ? Math.max(ANSWER_TIMEOUT_MS, this.minGapMs) : this.minGapMs;
     const wait = Math.max(0, this.lastSentAt + gap - performance.now());
-    this.timer = setTimeout(() => this.sendNext(), wait);
+    this.pacer.after(wait, () => this.sendNext());
   }
 
   // The server answered (feedback or an error about the last message): the next may go. A saturated server
@@ -56,7 +58,7 @@ export class FrameSender {
   }
 
   stop() {
-    clearTimeout(this.timer);
+    this.pacer.cancel();
     this.awaitingAnswer = false;
   }
 
@@ -67,7 +69,7 @@ export class FrameSender {
   async sendNext() {
     if (!this.ready() || this.capturing) return;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES || !this.camera.ready) {
-      this.timer = setTimeout(() => this.sendNext(), this.minGapMs);
+      this.pacer.after(this.minGapMs, () => this.sendNext());
       return;
     }
     const source = this.source;
@@ -97,27 +99,5 @@ export class FrameSender {
       console.warn(`SmartSession: no message from this frame (${this.failures} failed in a row): ${error}`);
     }
     if (this.failures === FAILURES_BEFORE_GIVING_UP) source.keepsFailing?.(error);
-  }
-}
-
-// Camera frames as JPEG, at most `width` pixels wide (never wider than the camera gives: enlarging adds bytes,
-// not detail), for the server to analyse.
-export class JpegFrames {
-  constructor({ width, quality }) {
-    this.width = Number(width) || 640;
-    this.quality = Number(quality) || 0.7;
-    this.canvas = document.createElement("canvas");
-  }
-
-  capture(video) {
-    const width = Math.min(this.width, video.videoWidth);
-    const height = Math.round((video.videoHeight * width) / video.videoWidth);
-    if (this.canvas.width !== width) this.canvas.width = width;
-    if (this.canvas.height !== height) this.canvas.height = height;
-    this.canvas.getContext("2d").drawImage(video, 0, 0, width, height);
-    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", this.quality))
-      // Sent as bytes, not as the Blob: the browser's developer tools (and so a school's IT person checking what
-      // the page sends) see the content of binary messages sent from an ArrayBuffer, not of those sent from a Blob.
-      .then((blob) => blob?.arrayBuffer() ?? null);
   }
 }
