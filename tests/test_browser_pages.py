@@ -191,6 +191,38 @@ async def test_it_reconnects_after_a_server_restart_and_says_so(restartable_serv
     assert await student_state(student) in PRESENT
 
 
+async def test_it_says_connected_again_only_once_a_retry_is_answered(restartable_server, launch_browser, face_camera):
+    daphne, server = restartable_server
+    student = await open_page(await launch_browser(camera=face_camera))
+    await start_streaming(student, server, "ana")
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+    await student.evaluate("""() => { window.statuses = [];
+        new MutationObserver(() => statuses.push(document.body.dataset.connection))
+            .observe(document.body, { attributes: true, attributeFilter: ["data-connection"] }); }""")
+
+    # The database away while the server restarts: each retry is accepted, told the server cannot reach its
+    # database, and closed (4503). None of them may say "Connected" on the way.
+    database = daphne.folder / "db.sqlite3"
+    away = database.rename(daphne.folder / "db.sqlite3.away")
+    daphne.stop()
+    daphne.start()
+    try:
+        await student.wait_for_function(
+            "() => document.querySelector('#connection').textContent.includes('cannot reach its database')",
+            timeout=SEEN_WITHIN_MS,
+        )
+        await student.wait_for_timeout(4000)  # further retries, each accepted and then closed
+    finally:
+        away.replace(database)
+    assert "open" not in await student.evaluate("statuses")
+
+    frames_before = int(await student.evaluate("document.body.dataset.frames"))
+    await student.wait_for_function(
+        f"() => Number(document.body.dataset.frames) > {frames_before} + 5", timeout=SEEN_WITHIN_MS
+    )
+    assert await student.evaluate("document.body.dataset.connection") == "open"
+
+
 async def test_it_gives_up_on_a_connection_that_went_silent_and_reconnects(
     restartable_server, launch_browser, face_camera
 ):

@@ -83,7 +83,10 @@ const socket = new LiveSocket({
   },
   onRefused: refused,
   onProved: () => {
-    if (page.wasLost) announcer.say("Connected to the class again.");
+    if (page.wasLost) {
+      setConnection("open", "Connected");
+      announcer.say("Connected to the class again.");
+    }
     page.wasLost = false;
   },
 });
@@ -221,7 +224,9 @@ function setConnection(status, ...content) {
 }
 
 function socketOpened() {
-  setConnection("open", "Connected");
+  // A retry says "connected" only once the server answers (onProved): during an outage the server accepts and then
+  // closes (4503), and "Connected" would flash at every attempt.
+  if (!page.wasLost) setConnection("open", "Connected");
   if (page.camera === "paused") {
     socket.sendJson({ type: "pause" });
   } else if (page.camera === "on") {
@@ -310,6 +315,7 @@ function onMessage(message) {
       view.feedback(message, page.camera === "on" && !camera.muted);
       sender.answered(message.fair_fps);
       break;
+    case "paused":
     case "resumed":
       socket.proved();
       break;
@@ -322,7 +328,6 @@ function onMessage(message) {
       sender.answered();
       break;
     default:
-      // "paused" confirms what the page already shows.
       break;
   }
 }
