@@ -223,6 +223,20 @@ async def test_it_says_connected_again_only_once_a_retry_is_answered(restartable
     assert await student.evaluate("document.body.dataset.connection") == "open"
 
 
+async def test_it_streams_on_the_pages_own_clock_and_encoder_when_its_workers_cannot_start(
+    restartable_server, launch_browser, face_camera
+):
+    # A school filter or an old browser that will not run the page's two workers must not stop the stream: the page
+    # then paces and encodes on its own thread, as it did before it had them.
+    _, server = restartable_server
+    errors: list[str] = []
+    student = await open_page(await launch_browser(camera=face_camera), errors=errors)
+    await student.route(re.compile(r".*/(pacer|jpeg)-worker\.js$"), lambda route: route.abort())
+    await start_streaming(student, server, "ben")
+    await student.wait_for_function("() => Number(document.body.dataset.frames) > 10", timeout=SEEN_WITHIN_MS)
+    await student.wait_for_function(state_is("#state [data-state]", PRESENT), timeout=SEEN_WITHIN_MS)
+
+
 async def test_it_gives_up_on_a_connection_that_went_silent_and_reconnects(
     restartable_server, launch_browser, face_camera
 ):

@@ -16,9 +16,17 @@ class WorkerEncoder {
       if (error) answer?.reject(new WorkerCannotEncode(error));
       else answer?.resolve(bytes);
     });
+    // A worker that cannot start (blocked, not found) would leave its frames unanswered, and the sender waiting.
+    this.worker.addEventListener("error", () => {
+      this.broken = true;
+      for (const { reject } of this.waiting.values()) reject(new WorkerCannotEncode("the worker did not start"));
+      this.waiting.clear();
+    });
+    this.broken = false;
   }
 
   async encode(video, width, height, quality) {
+    if (this.broken) throw new WorkerCannotEncode("the worker did not start");
     const bitmap = await createImageBitmap(video, { resizeWidth: width, resizeHeight: height, resizeQuality: "medium" });
     const id = ++this.lastId;
     return new Promise((resolve, reject) => {

@@ -10,9 +10,18 @@ export class Pacer {
     try {
       this.worker = new Worker(new URL("./pacer-worker.js", import.meta.url));
       this.worker.addEventListener("message", ({ data: id }) => this.due(id));
+      // A worker that cannot start (blocked, not found) never ticks: the page's own timers take over.
+      this.worker.addEventListener("error", () => this.withoutWorker());
     } catch {
       this.worker = null;
     }
+  }
+
+  withoutWorker() {
+    this.worker?.terminate();
+    this.worker = null;
+    const waiting = this.waiting;
+    if (waiting) waiting.timer = setTimeout(() => this.due(waiting.id), 0);
   }
 
   // `callback` in `ms`, replacing any callback still waiting.
