@@ -13,7 +13,8 @@ export const STABLE_AFTER_MS = 5000;
 export const HEARTBEAT_MS = 5000;
 export const SILENT_AFTER_MS = 10000;
 
-// What each page says about a lost connection, by the reason LiveSocket gives.
+// What each page says about a lost connection, by the reason LiveSocket gives (the server's, when it said why before
+// closing); retried with the backoff either way.
 const LOST_WORDS = {
   lost: "Connection lost",
   silent: "The server stopped answering",
@@ -230,7 +231,7 @@ export class LiveSocket {
     this.heartbeatTimer = null;
   }
 
-  // No answer for silentAfterMs: lost, as if it had closed. The socket is let go first, so its own close, whenever
+  // No answer for SILENT_AFTER_MS: lost, as if it had closed. The socket is let go first, so its own close, whenever
   // the browser gets to it, changes nothing.
   gaveUpOnSilence() {
     const socket = this.socket;

@@ -27,7 +27,6 @@ const ui = {
 
 const CONSENT_RELOAD_KEY = "smartsession.consentReload";
 const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wifi", lost: "wifi-off", refused: "ban" };
-// Why the connection went, when the server said so before closing (4503); retried with the backoff either way.
 const unreadableNote = () => `The server could not read the last few ${
   page.analysis === "device" ? "measurements from this page" : "pictures from your camera"}. `
   + "If this goes on, pause and resume, or reload the page.";
