@@ -1,12 +1,12 @@
 // The student's class page: camera -> frames over the class WebSocket -> feedback shown as it arrives.
 // The contract with the server is docs/protocol.md. Each part is a small module in student/; this one holds the
 // page's state (camera, connection) and wires them together.
-import { CLOSE_CODES } from "./definitions.js";
 import { LiveSocket, lostWords } from "./live-socket.js";
 import { icon } from "./states.js";
 import { Announcer } from "./student/announcer.js";
 import { Camera, cameraProblem } from "./student/camera.js";
 import { config } from "./student/config.js";
+import { ConnectionLine, link, reloadOnce } from "./student/connection-line.js";
 import { FeedbackView } from "./student/feedback-view.js";
 import { FrameSender } from "./student/frame-sender.js";
 import { JpegFrames } from "./student/jpeg-frames.js";
@@ -25,8 +25,6 @@ const ui = {
   withdrawForm: byId("withdraw-form"),
 };
 
-const CONSENT_RELOAD_KEY = "smartsession.consentReload";
-const CONNECTION_ICONS = { idle: "wifi-off", connecting: "hourglass", open: "wifi", lost: "wifi-off", refused: "ban" };
 const unreadableNote = () => `The server could not read the last few ${
   page.analysis === "device" ? "measurements from this page" : "pictures from your camera"}. `
   + "If this goes on, pause and resume, or reload the page.";
@@ -56,6 +54,7 @@ const STATE_HELP = {
 };
 
 const announcer = new Announcer(byId("announcer"), byId("announce-toggle"));
+const connectionLine = new ConnectionLine({ words: ui.connection, iconBox: ui.connectionIcon, loginUrl: config.loginUrl });
 const preview = new Preview({
   frame: byId("preview-frame"),
   toggle: byId("toggle-preview"),
@@ -216,10 +215,7 @@ function onCameraUnmuted() {
 
 function setConnection(status, ...content) {
   page.connection = status;
-  document.body.dataset.connection = status;
-  ui.connection.parentElement.dataset.status = status;
-  ui.connectionIcon.replaceChildren(icon(CONNECTION_ICONS[status]));
-  ui.connection.replaceChildren(...content);
+  connectionLine.show(status, ...content);
 }
 
 function socketOpened() {
@@ -247,22 +243,12 @@ function refused({ code, message }) {
   const text = message || "The class refused the connection.";
   sender.stop();
   camera.close();
-  setConnection("refused", text);
+  page.connection = "refused";
   view.state("offline");
   view.clearLive();
   // The page itself shows the consent step; reload once, and not in a loop if something is off.
   const reloading = code === "consent_required" && reloadOnce();
-  if (code === "replaced" || code === `close_${CLOSE_CODES.replaced}`) {
-    // Final, so two tabs never take turns; the student chooses which one streams.
-    ui.connection.replaceChildren("This class is open in another tab or window, which sends your camera now. ",
-      useThisTabButton());
-  } else if (code === "consent_required" && !reloading) {
-    ui.connection.append(" ", link(location.pathname, "Reload the page"));
-  } else if (code === "not_authenticated" || code === `close_${CLOSE_CODES.not_authenticated}`) {
-    const loginUrl = new URL(config.loginUrl, location.href);
-    if (!loginUrl.searchParams.has("next")) loginUrl.searchParams.set("next", location.pathname);
-    ui.connection.append(" ", link(loginUrl.href, "Log in"));
-  }
+  connectionLine.refused(code, text, { reloading, useThisTab });
   // After the message is complete: if the focused Pause or Resume goes away, focus lands on the message.
   setCamera("off");
   if (reloading) return;
@@ -270,38 +256,11 @@ function refused({ code, message }) {
   if (document.activeElement !== ui.connection) announcer.say(text);
 }
 
-function useThisTabButton() {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.id = "use-this-tab";
-  button.className = "secondary";
-  button.textContent = "Use this tab instead";
-  button.addEventListener("click", () => {
-    // The other tab is told (4409) and stops; this one opens the camera again.
-    page.wasLost = false;
-    socket.connect();
-    startCamera();
-  });
-  return button;
-}
-
-function reloadOnce() {
-  try {
-    const last = Number(sessionStorage.getItem(CONSENT_RELOAD_KEY) || 0);
-    if (Date.now() - last < 10000) return false;
-    sessionStorage.setItem(CONSENT_RELOAD_KEY, String(Date.now()));
-  } catch {
-    return false; // without storage a loop could not be told apart, so let the student reload
-  }
-  location.reload();
-  return true;
-}
-
-function link(href, text) {
-  const a = document.createElement("a");
-  a.href = href;
-  a.textContent = text;
-  return a;
+// The other tab is told (4409) and stops; this one opens the camera again.
+function useThisTab() {
+  page.wasLost = false;
+  socket.connect();
+  startCamera();
 }
 
 // ---- Messages -------------------------------------------------------------------------------------------
