@@ -229,8 +229,7 @@ async def test_it_streams_on_the_pages_own_clock_and_encoder_when_its_workers_ca
     # A school filter or an old browser that will not run the page's two workers must not stop the stream: the page
     # then paces and encodes on its own thread, as it did before it had them.
     _, server = restartable_server
-    errors: list[str] = []
-    student = await open_page(await launch_browser(camera=face_camera), errors=errors)
+    student = await open_page(await launch_browser(camera=face_camera))
     await student.route(re.compile(r".*/(pacer|jpeg)-worker\.js$"), lambda route: route.abort())
     await start_streaming(student, server, "ben")
     await student.wait_for_function("() => Number(document.body.dataset.frames) > 10", timeout=SEEN_WITHIN_MS)
