@@ -38,11 +38,15 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
+def _shared_testdata_path() -> Path:
+    configured = os.getenv("SMARTSESSION_TESTDATA", "")
+    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "testdata"
+
+
 @pytest.fixture(scope="session")
 def shared_testdata() -> Path:
     """The real faces and videos in ../shared/testdata (or SMARTSESSION_TESTDATA); never copied into the repo."""
-    configured = os.getenv("SMARTSESSION_TESTDATA", "")
-    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "testdata"
+    path = _shared_testdata_path()
     if not path.is_dir():
         message = (
             f"shared test data not found at {path}: "
@@ -171,24 +175,70 @@ def analyze_image(shared_testdata, analyzer):
     return analyze
 
 
+def _shared_evaluation(tmp_path_factory) -> Path:
+    """Where the workers of one pytest-xdist run share the evaluation; its .lock is held while it is computed."""
+    return tmp_path_factory.getbasetemp().parent / "evaluation_report.json"
+
+
+def _evaluate_into(shared: Path, data_dir: Path, analyzer, *, wait: bool) -> None:
+    """Computes the evaluation into `shared` unless it is there; without `wait`, only if no one else is at it."""
+    from vision.evaluate import evaluate_all
+
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return
+        if not shared.is_file():
+            written = shared.with_suffix(".partial")
+            written.write_text(json.dumps(evaluate_all(data_dir, analyzer)))
+            written.replace(shared)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _evaluation_started_early(request, tmp_path_factory, worker_id):
+    """Under pytest-xdist, worker gw0 starts the evaluation on a thread of its own as the run starts (a minute of
+    model time on the ZJU clips) and goes on with other tests meanwhile: MediaPipe releases the GIL. The tests that
+    need it then find it done instead of holding a worker for that minute. Nothing starts without the shared data
+    or when no collected test needs it."""
+    data_dir = _shared_testdata_path()
+    needed = any("evaluation_report" in item.fixturenames for item in request.session.items)
+    if worker_id != "gw0" or not data_dir.is_dir() or not needed:
+        yield
+        return
+    import threading
+
+    def evaluate() -> None:
+        from vision.face import FaceAnalyzer
+
+        try:
+            with FaceAnalyzer() as face_analyzer:  # its own: the session's analyzer serves this worker's tests
+                _evaluate_into(_shared_evaluation(tmp_path_factory), data_dir, face_analyzer, wait=False)
+        except Exception:  # noqa: BLE001 - evaluation_report computes it again, and its tests fail with the error
+            pass
+
+    background = threading.Thread(target=evaluate, name="evaluation", daemon=True)
+    background.start()
+    yield
+    background.join()
+
+
 @pytest.fixture(scope="session")
 def evaluation_report(shared_testdata, analyzer, tmp_path_factory, worker_id):
     """`python -m vision evaluate` on the shared data (blinks, head pose, smiles, detection), computed once per run.
 
-    Under pytest-xdist the first worker to need it computes it while the others wait, then read what it wrote:
-    the pattern pytest-xdist documents for session fixtures. (Its xdist_group marks cannot do this here: 3.8.0
-    sets Item._nodeid, which pytest 9 no longer reads, so both workers computed the evaluation at once.) Every
-    worker gets the report as JSON gives it back, as `vision evaluate --json` prints it.
+    Under pytest-xdist it is started as the run starts (_evaluation_started_early), and a worker that needs it
+    first waits for it and reads what was written: the pattern pytest-xdist documents for session fixtures. (Its
+    xdist_group marks cannot do this here: 3.8.0 sets Item._nodeid, which pytest 9 no longer reads, so both workers
+    computed the evaluation at once.) Every worker gets the report as JSON gives it back, as `vision evaluate
+    --json` prints it.
     """
     from vision.evaluate import evaluate_all
 
     if worker_id == "master":
         return json.loads(json.dumps(evaluate_all(shared_testdata, analyzer)))
-    shared = tmp_path_factory.getbasetemp().parent / "evaluation_report.json"
-    with open(shared.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not shared.is_file():
-            shared.write_text(json.dumps(evaluate_all(shared_testdata, analyzer)))
+    shared = _shared_evaluation(tmp_path_factory)
+    _evaluate_into(shared, shared_testdata, analyzer, wait=True)
     return json.loads(shared.read_text())
 
 
