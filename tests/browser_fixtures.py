@@ -10,10 +10,13 @@ SMARTSESSION_REQUIRE_BROWSER=1, which turns that skip into a failure.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -149,6 +152,17 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, *, timeou
             time.sleep(0.2)
 
 
+# script -> (a copy of the database it made on a new server, its last line of output), for this process.
+_databases_made: dict[str, tuple[Path, str]] = {}
+
+
+@functools.cache
+def _databases_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="smartsession-test-databases-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 class Daphne:
     """`make run`'s server for real: Daphne in its own process, SQLite, the in-memory channel layer.
 
@@ -170,12 +184,27 @@ class Daphne:
         return PageServer(url=self.url, code=self.run_script(script))
 
     def run_script(self, script: str) -> str:
-        """Migrates the server's database and runs `script` in `manage.py shell`; its last line of output."""
+        """Migrates the server's database and runs `script` in `manage.py shell`; its last line of output.
+
+        A new server's database is a copy of the one the same script made earlier in this process, when there is
+        one: migrating and hashing a dozen passwords costs several seconds, and most tests want the same class.
+        """
+        database = self.folder / "db.sqlite3"
+        new = not database.exists()
+        if new and script in _databases_made:
+            template, last_line = _databases_made[script]
+            shutil.copyfile(template, database)
+            return last_line
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=self.env, check=True)
         done = subprocess.run([*manage, "shell", "-c", script], cwd=REPO_ROOT, env=self.env, check=True,
                               capture_output=True, text=True)
-        return done.stdout.strip().splitlines()[-1]
+        last_line = done.stdout.strip().splitlines()[-1]
+        if new:
+            template = _databases_folder() / f"{len(_databases_made)}.sqlite3"
+            shutil.copyfile(database, template)
+            _databases_made[script] = (template, last_line)
+        return last_line
 
     def start(self) -> None:
         log = (self.folder / "daphne.log").open("ab")
