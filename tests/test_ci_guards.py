@@ -30,8 +30,12 @@ def run_pytest(tmp_path: Path, test_source: str, *options: str, **env: str) -> s
     (tmp_path / "test_case.py").write_text(test_source)
     run_env = {name: value for name, value in os.environ.items() if name not in GUARD_VARIABLES}
     run_env.update(env, PYTHONPATH=str(REPO_ROOT), DJANGO_SETTINGS_MODULE="smartsession.settings")
+    # Plain asserts and no API-fuzzing plugins: these runs test the skip guards, and pytest otherwise spends most of
+    # its start rewriting the asserts of every plugin module (about 3 s a run where bytecode is not cached).
+    quick = ["--assert=plain", "-p", "no:schemathesis", "-p", "no:hypothesispytest"]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function", "-ra", *options, str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function",
+         *quick, "-ra", *options, str(tmp_path)],
         cwd=tmp_path,
         env=run_env,
         capture_output=True,
