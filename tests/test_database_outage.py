@@ -78,8 +78,9 @@ async def test_it_keeps_two_streams_apart_when_the_database_was_down_as_the_firs
         await asyncio.sleep(2)
         outage_database.go_down()  # for the last 7 s of the first stream, its end, and a new socket
         await streaming  # the socket closes with the database down: the session cannot end yet
-        # Feedback never depended on the database: every frame was answered through the outage.
-        assert first.feedback == first.sent and first.errors == [] and first.close_code in (None, 1000)
+        # Feedback never depended on the database: every frame was answered through the outage (or, on a busy
+        # machine, reported replaced by a newer one, as the student page is told).
+        assert first.feedback + first.skipped == first.sent and first.errors == [] and first.close_code in (None, 1000)
 
         refused = StudentClient()
         await refused.stream(server, path, tokens["bob"], frames, fps=8, seconds=1)
