@@ -175,24 +175,30 @@ def analyze_image(shared_testdata, analyzer):
     return analyze
 
 
-def _shared_evaluation(tmp_path_factory) -> Path:
-    """Where the workers of one pytest-xdist run share the evaluation; its .lock is held while it is computed."""
-    return tmp_path_factory.getbasetemp().parent / "evaluation_report.json"
+def _run_folder(tmp_path_factory, worker_id: str) -> Path:
+    """A folder all pytest-xdist workers of this run share (the run's own folder without xdist)."""
+    return tmp_path_factory.getbasetemp().parent if worker_id != "master" else tmp_path_factory.getbasetemp()
 
 
-def _evaluate_into(shared: Path, data_dir: Path, analyzer, *, wait: bool) -> None:
-    """Computes the evaluation into `shared` unless it is there; without `wait`, only if no one else is at it."""
-    from vision.evaluate import evaluate_all
-
-    with open(shared.with_suffix(".lock"), "w") as lock:
+def _made_once(target: Path, make, *, wait: bool = True) -> None:
+    """`make(folder_or_file)` writes `target` once per run, whichever worker comes first; the others wait for it
+    (the pattern pytest-xdist documents for session fixtures). Without `wait`, nothing happens while another
+    worker is at it."""
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             return
-        if not shared.is_file():
-            written = shared.with_suffix(".partial")
-            written.write_text(json.dumps(evaluate_all(data_dir, analyzer)))
-            written.replace(shared)
+        if not target.exists():
+            partial = target.with_name(target.name + ".partial")
+            make(partial)
+            partial.replace(target)
+
+
+def _evaluate_into(shared: Path, data_dir: Path, analyzer, *, wait: bool) -> None:
+    from vision.evaluate import evaluate_all
+
+    _made_once(shared, lambda partial: partial.write_text(json.dumps(evaluate_all(data_dir, analyzer))), wait=wait)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -213,7 +219,8 @@ def _evaluation_started_early(request, tmp_path_factory, worker_id):
 
         try:
             with FaceAnalyzer() as face_analyzer:  # its own: the session's analyzer serves this worker's tests
-                _evaluate_into(_shared_evaluation(tmp_path_factory), data_dir, face_analyzer, wait=False)
+                _evaluate_into(_run_folder(tmp_path_factory, worker_id) / "evaluation_report.json", data_dir,
+                               face_analyzer, wait=False)
         except Exception:  # noqa: BLE001 - evaluation_report computes it again, and its tests fail with the error
             pass
 
@@ -228,16 +235,11 @@ def evaluation_report(shared_testdata, analyzer, tmp_path_factory, worker_id):
     """`python -m vision evaluate` on the shared data (blinks, head pose, smiles, detection), computed once per run.
 
     Under pytest-xdist it is started as the run starts (_evaluation_started_early), and a worker that needs it
-    first waits for it and reads what was written: the pattern pytest-xdist documents for session fixtures. (Its
-    xdist_group marks cannot do this here: 3.8.0 sets Item._nodeid, which pytest 9 no longer reads, so both workers
-    computed the evaluation at once.) Every worker gets the report as JSON gives it back, as `vision evaluate
-    --json` prints it.
+    first waits for it and reads what was written. (pytest-xdist's xdist_group marks cannot do this here: 3.8.0
+    sets Item._nodeid, which pytest 9 no longer reads, so both workers computed the evaluation at once.) Every
+    worker gets the report as JSON gives it back, as `vision evaluate --json` prints it.
     """
-    from vision.evaluate import evaluate_all
-
-    if worker_id == "master":
-        return json.loads(json.dumps(evaluate_all(shared_testdata, analyzer)))
-    shared = _shared_evaluation(tmp_path_factory)
+    shared = _run_folder(tmp_path_factory, worker_id) / "evaluation_report.json"
     _evaluate_into(shared, shared_testdata, analyzer, wait=True)
     return json.loads(shared.read_text())
 
@@ -389,15 +391,19 @@ def fresh_live_state(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def collected_static(tmp_path_factory) -> Path:
-    """STATIC_ROOT as `manage.py collectstatic` makes it for production (DEBUG off: hashed names, gzip copies)."""
+def collected_static(tmp_path_factory, worker_id) -> Path:
+    """STATIC_ROOT as `manage.py collectstatic` makes it for production (DEBUG off: hashed names, gzip copies);
+    made once per run, since compressing the pages' packages takes several seconds."""
     import subprocess
     import sys
 
-    static_root = tmp_path_factory.mktemp("static")
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "collectstatic-only", "STATIC_ROOT": str(static_root)}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=REPO_ROOT, env=env,
-                   check=True, timeout=300)
+    def collect(static_root: Path) -> None:
+        env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "collectstatic-only", "STATIC_ROOT": str(static_root)}
+        subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=REPO_ROOT,
+                       env=env, check=True, timeout=300)
+
+    static_root = _run_folder(tmp_path_factory, worker_id) / "collected-static"
+    _made_once(static_root, collect)
     return static_root
 
 
