@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from vision.face import FrameAnalysis
@@ -151,6 +152,34 @@ def test_it_learns_the_resting_face_of_a_student_who_joins_smiling(frontal, smil
 def test_it_does_not_take_a_long_smile_for_the_resting_face(frontal, smiling):
     statuses = run(StudentTracker(), [(3, frontal), (60, smiling)])
     assert statuses[-1].state == "happy"
+
+
+def speaking(analysis: FrameAnalysis, jaw_drop: float) -> FrameAnalysis:
+    """The face with its jaw dropped by `jaw_drop` interocular distances, as in speech: the lower lip goes down
+    twice as far as the mouth corners it drags along (the upright face's down is the picture's y)."""
+    landmarks = analysis.face.landmarks.copy()
+    interocular = float(np.linalg.norm(landmarks[263] - landmarks[33]))
+    landmarks[[61, 291], 1] += jaw_drop * interocular
+    landmarks[14, 1] += 2 * jaw_drop * interocular
+    return posed(analysis, landmarks=landmarks)
+
+
+def test_it_does_not_read_a_mouth_closing_after_speech_as_a_smile(frontal):
+    talking = [(0.3, speaking(frontal, 0.08)), (0.2, frontal)] * 16  # 8 s of syllables
+    statuses = run(StudentTracker(), [(10, frontal), *talking, (5, frontal)])
+    assert "happy" not in {status.state for status in statuses}
+    assert max(status.smile_rise for status in statuses[-50:]) < 0.2
+
+
+def test_it_takes_a_new_corner_height_held_for_most_of_half_a_minute_as_the_rest(frontal):
+    # Corners that stay lower (a new posture, a tilted head) become the rest; back to the old face, the rise is
+    # the corners' height again, and it passes as the window forgets the old posture.
+    lowered = speaking(frontal, 0.04)
+    tracker = StudentTracker()
+    run(tracker, [(3, frontal), (30, lowered)])
+    rise_back = run(tracker, [(1, frontal)], start=33.0)[-1].smile_rise
+    assert rise_back > 0.5
+    assert run(tracker, [(30, frontal)], start=34.0)[-1].smile_rise < 0.1
 
 
 def test_it_keeps_the_expression_on_frames_analysed_without_blendshapes(frontal, smiling):

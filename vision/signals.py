@@ -30,20 +30,25 @@ LOWER_LIP_INNER = 14
 # Forehead and chin on the mesh's midline: with the eye line they give the face's own up-down axis in 3-D.
 FOREHEAD = 10
 CHIN = 152
+NOSE_TIP = 1
 # A smile (AU12, lip corner puller) raises the face model's mouthSmile, widens the mouth and lifts its corners;
-# most smiles also raise the upper lip (mouthUpperUp rose in all 15 smiles of the shared London faces, and it is
-# the one cue that moves in person 024's closed-lip smile). Against a student's own resting face, each cue's rise
-# is counted in units of how far it moves without a smile, measured on the shared clips that are not the London
-# faces: in the 40 ZJU clips (10 people sitting still and blinking, 320x240) the 3-D corner lift moves up to
-# 0.036 interocular distances above the clip's median, the upper-lip raise up to 0.20, and the mouth width up to
-# 14% in single frames (12% at the 99th percentile; its unit is 12.5%). mouthSmile moves up to 0.099 there, but
-# those faces rest near 0, where the model is steady; between 0.2 and 0.4, where some resting faces sit (full
+# most smiles also raise the upper lip (mouthUpperUp rose in all 15 smiles of the shared London faces). The
+# corners' lift is measured against two anchors: the lips' centre, which rides up with the corners in a closed-lip
+# smile, and the nose tip, which the mouth barely moves (against it the corners rose in 13 of the 15 London smiles,
+# by 0.03 to 0.04 interocular distances in the two smallest, 005's and 024's, where the lift against the lips'
+# centre was 0.005 to 0.01). Against a student's own resting face, each cue's rise is counted in units of how far
+# it moves without a smile, measured on the shared clips that are not the London faces: in the 40 ZJU clips (10
+# people sitting still and blinking, 320x240) the 3-D corner lift moves up to 0.036 interocular distances above the
+# clip's median, the corners' height over the nose up to 0.042, the upper-lip raise up to 0.20, and the mouth width
+# up to 14% in single frames (12% at the 99th percentile; its unit is 12.5%). mouthSmile moves up to 0.099 there,
+# but those faces rest near 0, where the model is steady; between 0.2 and 0.4, where some resting faces sit (full
 # lips, a mouth that turns up at rest), its frame-to-frame change reaches 0.2 (90th percentile, pyfeat's
 # WolfgangLanger_Pexels.mp4), so its unit is 0.2.
 REST_EXCURSION_MOUTH_SMILE = 0.2
 REST_EXCURSION_MOUTH_WIDTH = 0.125
 REST_EXCURSION_CORNER_LIFT = 0.035
 REST_EXCURSION_UPPER_LIP = 0.2
+REST_EXCURSION_CORNER_HEIGHT = 0.042
 # One frame alone, with no resting face to compare with, reads as a smile at the face model's own midpoint.
 SMILE_THRESHOLD = 0.5
 # Not used: MediaPipe's cheekSquint (AU6, the cheek raise of a real smile) stays at 0.000 on every face of the
@@ -127,6 +132,7 @@ class SmileFeatures:
     mouth_width: float  # mouth corners' distance over the outer eye corners' distance, in 3-D
     corner_lift: float  # corners above the lips' centre along the face's own up axis, in interocular distances
     upper_lip_raise: float  # the face model's mouthUpperUp activation, mean of left and right, 0..1
+    corner_height: float  # corners' height over the nose tip along the face's up axis, in interocular distances
 
 
 def smile_features(blendshapes: Mapping[str, float], landmarks: np.ndarray) -> SmileFeatures:
@@ -149,8 +155,9 @@ def smile_features(blendshapes: Mapping[str, float], landmarks: np.ndarray) -> S
     corners = points[list(MOUTH_CORNERS)]
     lift = float((lips_centre - corners.mean(axis=0)) @ down) / interocular
     width = float(np.linalg.norm(corners[1] - corners[0])) / interocular
+    height = float((points[NOSE_TIP] - corners.mean(axis=0)) @ down) / interocular
     return SmileFeatures(mouth_smile=_pair(blendshapes, "mouthSmile"), mouth_width=width, corner_lift=lift,
-                          upper_lip_raise=_pair(blendshapes, "mouthUpperUp"))
+                          upper_lip_raise=_pair(blendshapes, "mouthUpperUp"), corner_height=height)
 
 
 def smile_score(blendshapes: Mapping[str, float]) -> float:
@@ -174,6 +181,7 @@ def smile_rise(features: SmileFeatures, resting: SmileFeatures) -> float:
         + (width_ratio - 1.0) / REST_EXCURSION_MOUTH_WIDTH
         + (features.corner_lift - resting.corner_lift) / REST_EXCURSION_CORNER_LIFT
         + (features.upper_lip_raise - resting.upper_lip_raise) / REST_EXCURSION_UPPER_LIP
+        + (features.corner_height - resting.corner_height) / REST_EXCURSION_CORNER_HEIGHT
     )
 
 

@@ -6,9 +6,10 @@ behaves the same at 2 fps and at 30 fps. One tracker per student stream; not thr
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import Any
 
 from .blinks import Blink, BlinkDetector
@@ -54,6 +55,12 @@ EXPRESSION_OFF_S = 1.0
 # is read right once they relax), up only with NEUTRAL_ADAPT_S, so a long smile does not become the rest.
 SMILE_RISE_HAPPY = 1.0
 REST_FALL_S = 2.0
+# The mouth corners' height over the nose also falls without a smile: speech opens the jaw, which drags the corners
+# down. So neither a lower nor a higher reading is nearer rest, and its resting value is the median of the last
+# CORNER_HEIGHT_REST_S, as for the eyes' baseline: a sentence, or a smile, shorter than half of it does not move
+# it, and a new posture becomes the rest within half of it (the cue moves by up to 0.04 interocular distances
+# between a camera at eye level and one below the chin, shared ZJU clips).
+CORNER_HEIGHT_REST_S = 30.0
 CONFUSION_THRESHOLD = 0.5
 # Quality below these makes the frame's eye and expression readings untrustworthy.
 MIN_FACE_PX = 60.0
@@ -124,27 +131,44 @@ class _NeutralPose:
 
 
 class _RestingFace:
-    """This student's resting smile cues (see SMILE_RISE_HAPPY)."""
+    """This student's resting smile cues (see SMILE_RISE_HAPPY and CORNER_HEIGHT_REST_S)."""
 
     def __init__(self) -> None:
         self.features: SmileFeatures | None = None
+        self._corner_heights: deque[tuple[float, float]] = deque()  # (t, corner height), oldest first
+        self._corner_heights_sorted: list[float] = []
 
-    def rise(self, dt: float, features: SmileFeatures) -> float:
+    def rise(self, t: float, dt: float, features: SmileFeatures) -> float:
         """The frame's rise over the resting face as it stood before this frame; then follow the frame."""
         resting = self.features
+        corner_height = self._follow_corner_height(t, features.corner_height)
         if resting is None:
-            self.features = features
+            self.features = replace(features, corner_height=corner_height)
             return 0.0
         rise = smile_rise(features, resting)
-        self.features = SmileFeatures(*(
+        followed = SmileFeatures(*(
             old + (1.0 - math.exp(-dt / (REST_FALL_S if new < old else NEUTRAL_ADAPT_S))) * (new - old)
             for old, new in zip(astuple(resting), astuple(features))
         ))
+        self.features = replace(followed, corner_height=corner_height)
         return rise
+
+    def _follow_corner_height(self, t: float, corner_height: float) -> float:
+        """The median corner height of the last CORNER_HEIGHT_REST_S, this frame's included."""
+        window, ordered = self._corner_heights, self._corner_heights_sorted
+        window.append((t, corner_height))
+        bisect.insort(ordered, corner_height)
+        while window[0][0] < t - CORNER_HEIGHT_REST_S:
+            _, old = window.popleft()
+            del ordered[bisect.bisect_left(ordered, old)]
+        return _median_of_sorted(ordered)
 
 
 def _median(values: tuple[float, ...]) -> float:
-    ordered = sorted(values)
+    return _median_of_sorted(sorted(values))
+
+
+def _median_of_sorted(ordered: list[float]) -> float:
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
 
@@ -318,7 +342,7 @@ class StudentTracker:
             happy, confused = self._happy.active, self._confused.active
         elif self.expressions:
             if confident:
-                rise = self._resting_face.rise(dt, smile_features(face.blendshapes, face.landmarks))
+                rise = self._resting_face.rise(t, dt, smile_features(face.blendshapes, face.landmarks))
             happy = self._happy.update(t, rise is not None and rise >= SMILE_RISE_HAPPY)
             confused = self._confused.update(t, confident and face.confusion >= CONFUSION_THRESHOLD)
             if happy:
