@@ -126,7 +126,8 @@ export function renderDetail() {
   );
   setMetric("gaze", "Gaze (x, y)", isNumber(gaze.x) ? `${fixed(gaze.x, 2)}, ${fixed(gaze.y, 2) ?? "–"}` : null);
   setMetric("faces", "Faces in view", isNumber(status.faces) ? String(status.faces) : null);
-  // Below the resting face only for a moment after a smile, while the resting face follows: shown as 0.
+  // Below the resting face for a moment after a smile, while the resting face follows, and mid-sentence, when the
+  // jaw lowers the mouth's corners: shown as 0.
   const smileRise = isNumber(expression?.smile_rise) ? Math.max(0, expression.smile_rise) : null;
   setMetric(
     "expression",
