@@ -5,9 +5,9 @@ Driven by timestamps, not frame counts, so it behaves the same at 2 fps and at 3
 
 from __future__ import annotations
 
-import bisect
-from collections import deque
 from dataclasses import dataclass
+
+from .rolling import RollingMedian
 
 # Open-eye EAR on MediaPipe's mesh: per-person medians on the shared ZJU clips run 0.27-0.33 (10th-90th
 # percentile, median 0.30). The prior sits at the low end so that small eyes are not read as closed while it
@@ -48,8 +48,7 @@ class EyeState:
 
 class BlinkDetector:
     def __init__(self) -> None:
-        self._history: deque[tuple[float, float]] = deque()  # (t, ear), oldest first
-        self._sorted_ears: list[float] = []
+        self._recent_ears = RollingMedian(BASELINE_WINDOW_S)
         self._closed_since: tuple[float, int] | None = None  # (t, frame) of the first closed frame
         self._last_closed: float | None = None
         self._last_seen: float | None = None
@@ -58,20 +57,12 @@ class BlinkDetector:
 
     @property
     def baseline(self) -> float:
-        if not self._sorted_ears:
+        median = self._recent_ears.median
+        if median is None:
             return PRIOR_OPEN_EAR
-        median = self._sorted_ears[len(self._sorted_ears) // 2]
-        observed_s = self._history[-1][0] - self._history[0][0]
         # Shrink toward the population prior while we have seen this student for less than a second or so.
-        weight = min(observed_s, BASELINE_WINDOW_S)
+        weight = min(self._recent_ears.observed_s, BASELINE_WINDOW_S)
         return (weight * median + PRIOR_WEIGHT_S * PRIOR_OPEN_EAR) / (weight + PRIOR_WEIGHT_S)
-
-    def _remember(self, t: float, ear: float) -> None:
-        self._history.append((t, ear))
-        bisect.insort(self._sorted_ears, ear)
-        while self._history and self._history[0][0] < t - BASELINE_WINDOW_S:
-            _, old = self._history.popleft()
-            del self._sorted_ears[bisect.bisect_left(self._sorted_ears, old)]
 
     def update(self, t: float, ear: float | None, frame: int = 0) -> EyeState:
         """Feed one frame: its time in seconds, its mean EAR (None when no face), its index."""
@@ -95,7 +86,7 @@ class BlinkDetector:
             self._closed_since = None
         elif ear < CLOSE_RATIO * baseline:
             self._last_closed = t
-        self._remember(t, ear)
+        self._recent_ears.add(t, ear)
         closed = self._closed_since is not None
         return EyeState(
             closed=closed,

@@ -6,14 +6,14 @@ behaves the same at 2 fps and at 30 fps. One tracker per student stream; not thr
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .blinks import Blink, BlinkDetector
 from .face import FrameAnalysis
+from .rolling import RollingMedian
 from .signals import SmileFeatures, smile_features, smile_rise
 
 STATES = ("focused", "happy", "confused", "distracted", "drowsy", "absent")
@@ -50,16 +50,17 @@ CONFUSED_AFTER_S = 2.0
 EXPRESSION_OFF_S = 1.0
 # Happy is a clear rise of the smile cues over this student's own resting face, not a population threshold on
 # lip shape (which reads some resting mouths as smiles): signals.smile_rise of at least the largest excursion
-# seen at rest. The resting face starts at the first readable frame and then follows the student: down within
-# seconds (a smile only raises these cues, so a lower reading is nearer rest, and a student who joined smiling
+# seen at rest. The resting face starts at the first readable frame and then follows the student. The cues a
+# smile only raises follow down within seconds (a lower reading is nearer rest, and a student who joined smiling
 # is read right once they relax), up only with NEUTRAL_ADAPT_S, so a long smile does not become the rest.
 SMILE_RISE_HAPPY = 1.0
 REST_FALL_S = 2.0
+RISING_ONLY_CUES = ("mouth_smile", "mouth_width", "corner_lift", "upper_lip_raise")
 # The mouth corners' height over the nose also falls without a smile: speech opens the jaw, which drags the corners
 # down. So neither a lower nor a higher reading is nearer rest, and its resting value is the median of the last
-# CORNER_HEIGHT_REST_S, as for the eyes' baseline: a sentence, or a smile, shorter than half of it does not move
-# it, and a new posture becomes the rest within half of it (the cue moves by up to 0.04 interocular distances
-# between a camera at eye level and one below the chin, shared ZJU clips).
+# CORNER_HEIGHT_REST_S, as for the eyes' baseline. Once the student has been at rest for longer than they spoke,
+# a sentence does not move it, and a new posture becomes the rest within half of it. A smile held for longer than
+# half of it does become its rest: a small smile that only this cue lifts over the threshold then fades.
 CORNER_HEIGHT_REST_S = 30.0
 CONFUSION_THRESHOLD = 0.5
 # Quality below these makes the frame's eye and expression readings untrustworthy.
@@ -135,40 +136,27 @@ class _RestingFace:
 
     def __init__(self) -> None:
         self.features: SmileFeatures | None = None
-        self._corner_heights: deque[tuple[float, float]] = deque()  # (t, corner height), oldest first
-        self._corner_heights_sorted: list[float] = []
+        self._corner_heights = RollingMedian(CORNER_HEIGHT_REST_S)
 
     def rise(self, t: float, dt: float, features: SmileFeatures) -> float:
         """The frame's rise over the resting face as it stood before this frame; then follow the frame."""
         resting = self.features
-        corner_height = self._follow_corner_height(t, features.corner_height)
+        self._corner_heights.add(t, features.corner_height)
         if resting is None:
-            self.features = replace(features, corner_height=corner_height)
+            self.features = features
             return 0.0
-        rise = smile_rise(features, resting)
-        followed = SmileFeatures(*(
-            old + (1.0 - math.exp(-dt / (REST_FALL_S if new < old else NEUTRAL_ADAPT_S))) * (new - old)
-            for old, new in zip(astuple(resting), astuple(features))
-        ))
-        self.features = replace(followed, corner_height=corner_height)
-        return rise
+        followed = {cue: _follow_rest(getattr(resting, cue), getattr(features, cue), dt) for cue in RISING_ONLY_CUES}
+        self.features = SmileFeatures(**followed, corner_height=self._corner_heights.median)
+        return smile_rise(features, resting)
 
-    def _follow_corner_height(self, t: float, corner_height: float) -> float:
-        """The median corner height of the last CORNER_HEIGHT_REST_S, this frame's included."""
-        window, ordered = self._corner_heights, self._corner_heights_sorted
-        window.append((t, corner_height))
-        bisect.insort(ordered, corner_height)
-        while window[0][0] < t - CORNER_HEIGHT_REST_S:
-            _, old = window.popleft()
-            del ordered[bisect.bisect_left(ordered, old)]
-        return _median_of_sorted(ordered)
+
+def _follow_rest(resting: float, now: float, dt: float) -> float:
+    """Down toward a lower reading within seconds, up toward a higher one only slowly."""
+    return resting + (1.0 - math.exp(-dt / (REST_FALL_S if now < resting else NEUTRAL_ADAPT_S))) * (now - resting)
 
 
 def _median(values: tuple[float, ...]) -> float:
-    return _median_of_sorted(sorted(values))
-
-
-def _median_of_sorted(ordered: list[float]) -> float:
+    ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
 
