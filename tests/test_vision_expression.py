@@ -9,6 +9,7 @@ rule but not for those choices (docs/vision.md, "Smiles").
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vision.evaluate import (
@@ -20,7 +21,7 @@ from vision.evaluate import (
     single_image_bound,
 )
 from vision.media import analyze_file
-from vision.signals import SmileFeatures
+from vision.signals import SmileFeatures, smile_features
 
 pytestmark = pytest.mark.shared_data
 
@@ -58,6 +59,30 @@ def test_it_reads_each_photo_in_every_framing_and_counts_it_right_only_if_right_
     # The two smallest smiles, which barely move the mouth: read from where they sat and leaning in.
     for person in ("005", "024"):
         assert all(stream["smiling_correct"] for stream in by_person[person]["framings"].values()), person
+
+
+def rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    yaw, pitch, roll = np.radians([yaw_deg, pitch_deg, roll_deg])
+    about_y = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+    about_x = np.array([[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]])
+    about_z = np.array([[np.cos(roll), -np.sin(roll), 0], [np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
+    return about_z @ about_x @ about_y
+
+
+def test_it_measures_the_corners_height_over_the_nose_in_the_faces_own_frame(analyze_image):
+    face = analyze_image("london_faces/neutral_front/002_03.jpg").face
+    resting = smile_features(face.blendshapes, face.landmarks)
+    assert resting.corner_height < 0  # the corners sit below the nose tip
+    lifted = face.landmarks.copy()
+    interocular = float(np.linalg.norm(lifted[263] - lifted[33]))
+    lifted[[61, 291], 1] -= 0.02 * interocular  # up the picture, which is up this upright face
+    assert smile_features(face.blendshapes, lifted).corner_height == pytest.approx(resting.corner_height + 0.02,
+                                                                                  abs=0.002)
+    # A head turned, nodded and tilted moves the whole mesh; the geometric cues stay where they were.
+    centre = face.landmarks.mean(axis=0)
+    turned = smile_features(face.blendshapes, (face.landmarks - centre) @ rotation(25, 15, 10).T + centre)
+    for cue in ("mouth_width", "corner_lift", "corner_height"):
+        assert getattr(turned, cue) == pytest.approx(getattr(resting, cue), abs=1e-6), cue
 
 
 def test_it_says_which_goals_a_table_falls_short_of():

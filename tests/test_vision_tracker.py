@@ -171,15 +171,16 @@ def test_it_does_not_read_a_mouth_closing_after_speech_as_a_smile(frontal):
     assert max(status.smile_rise for status in statuses[-50:]) < 0.2
 
 
-def test_it_takes_a_new_corner_height_held_for_most_of_half_a_minute_as_the_rest(frontal):
-    # Corners that stay lower (a new posture, a tilted head) become the rest; back to the old face, the rise is
-    # the corners' height again, and it passes as the window forgets the old posture.
+@pytest.mark.parametrize("fps", [2, 10, 30])
+def test_it_takes_corners_held_lower_for_over_half_a_minute_as_their_rest(frontal, fps):
+    # A new posture, or a smile, held for over half of the corner height's 30 s window becomes its rest.
     lowered = speaking(frontal, 0.04)
     tracker = StudentTracker()
-    run(tracker, [(3, frontal), (30, lowered)])
-    rise_back = run(tracker, [(1, frontal)], start=33.0)[-1].smile_rise
-    assert rise_back > 0.5
-    assert run(tracker, [(30, frontal)], start=34.0)[-1].smile_rise < 0.1
+    run(tracker, [(40, frontal)], fps=fps)
+    after_14_s = run(tracker, [(14, lowered)], fps=fps, start=40.0)[-1].smile_rise
+    after_16_s = run(tracker, [(2, lowered)], fps=fps, start=54.0)[-1].smile_rise
+    assert after_14_s < -0.5  # still below the resting height
+    assert abs(after_16_s) < 0.1  # now the resting height
 
 
 def test_it_keeps_the_expression_on_frames_analysed_without_blendshapes(frontal, smiling):

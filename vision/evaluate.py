@@ -690,7 +690,8 @@ def _format_expressions(source: str, result: dict[str, Any]) -> list[str]:
     fitted = result["fitted_rise_threshold"]
     if fitted:
         low, high = fitted["thresholds"]
-        lines.append(f"  Were the rise threshold fitted leave-one-person-out instead: folds choose {low}-{high},")
+        chosen = f"every fold chooses {low}" if low == high else f"folds choose {low}-{high}"
+        lines.append(f"  Were the rise threshold fitted leave-one-person-out instead: {chosen},")
         lines.append(f"  held-out accuracy {_interval(fitted)}.")
     return lines
 

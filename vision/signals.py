@@ -138,10 +138,11 @@ class SmileFeatures:
 def smile_features(blendshapes: Mapping[str, float], landmarks: np.ndarray) -> SmileFeatures:
     """The smile cues of one frame, from its blendshapes and its (478, 3) landmarks.
 
-    Distances are taken in 3-D and the lift along the face's own up axis (forehead to chin, made perpendicular
-    to the eye line), so a head tilted up or down does not read as a lift: measured in the image instead, the
-    lift of the same resting face moves by about 0.1 interocular distances between a camera at eye level and
-    one below the chin (shared ZJU clips), three times a smile's usual lift.
+    Distances are taken in 3-D, and the corners' lift (over the lips' centre) and height (over the nose tip)
+    along the face's own up axis (forehead to chin, made perpendicular to the eye line), so a head tilted up or
+    down does not read as a lift: measured in the image instead, the lift of the same resting face moves by about
+    0.1 interocular distances between a camera at eye level and one below the chin (shared ZJU clips), three
+    times a smile's usual lift.
     """
     points = np.asarray(landmarks, dtype=float)
     right_eye, left_eye = points[RIGHT_EYE_CORNERS[0]], points[LEFT_EYE_CORNERS[1]]
