@@ -59,8 +59,9 @@ RISING_ONLY_CUES = ("mouth_smile", "mouth_width", "corner_lift", "upper_lip_rais
 # The mouth corners' height over the nose also falls without a smile: speech opens the jaw, which drags the corners
 # down. So neither a lower nor a higher reading is nearer rest, and its resting value is the median of the last
 # CORNER_HEIGHT_REST_S, as for the eyes' baseline. Once the student has been at rest for longer than they spoke,
-# a sentence does not move it, and a new posture becomes the rest within half of it. A smile held for longer than
-# half of it does become its rest: a small smile that only this cue lifts over the threshold then fades.
+# a sentence does not move it, and a new posture becomes the rest within half of it. A smile held for as long as
+# the rest before it in the window becomes its rest too: a small smile that only this cue lifts over the
+# threshold then fades.
 CORNER_HEIGHT_REST_S = 30.0
 CONFUSION_THRESHOLD = 0.5
 # Quality below these makes the frame's eye and expression readings untrustworthy.
