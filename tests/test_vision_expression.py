@@ -17,6 +17,8 @@ from vision.evaluate import (
     GOAL_GROUP_GAP,
     GOAL_NEUTRAL_READ_NEUTRAL,
     LabelledImage,
+    describe_eyes_in_conflict,
+    eyes_in_single_image_conflicts,
     goal_shortfalls,
     single_image_bound,
 )
@@ -125,6 +127,28 @@ def test_it_shows_why_no_single_image_rule_meets_the_goals_here(london_report):
     assert set(bound["conflicts"]["005 smiling"]) == {"008 neutral", "025 neutral"}
     assert bound["fewest_errors"] >= 1
     assert "ethnicity=east_asian 0.88" in goal_shortfalls(bound["best_without_false_happy"])
+    # Narrower eyes would set 005's smile apart from those resting faces, but his own resting eyes are as narrow:
+    # the smile narrows them less than the gap between the two people's eyes.
+    [eyes] = london_report["single_bound_eyes"]
+    assert eyes["smile"] == "005 smiling" and set(eyes["against"]) == {"008 neutral", "025 neutral"}
+    widest_gap = min(eyes["against"].values()) - eyes["eye_ratio"]
+    assert widest_gap > 0 and abs(eyes["own_rest"] - eyes["eye_ratio"]) < widest_gap / 2
+
+
+def test_it_says_when_eye_narrowing_would_tell_only_whose_eyes_they_are():
+    photos = [photo("01", "smiling", 0.3, 0.60, 0.01, 0.1, -0.33), photo("01", "neutral", 0.0, 0.5, 0.0, 0.0, -0.36),
+              photo("03", "neutral", 0.4, 0.65, 0.02, 0.1, -0.32)]
+    bound = single_image_bound(photos)
+
+    def said(own_rest_ratio):
+        ratios = {"01_smiling.jpg": 0.22, "01_neutral.jpg": own_rest_ratio, "03_neutral.jpg": 0.30}
+        [conflict] = eyes_in_single_image_conflicts(photos, ratios, bound)
+        return describe_eyes_in_conflict(conflict)
+
+    assert said(0.23) == ("Eye narrowing would tell 01 smiling (eye aspect ratio 0.220) from 03 neutral (0.300); "
+                          "01 at rest reads 0.230, so it would tell whose eyes they are, not the smile.")
+    assert "whose eyes" not in said(0.31)  # wide eyes at rest: the narrowing is the smile's
+
 
 
 def test_it_gives_every_figure_its_count_and_a_wilson_interval(london_report):

@@ -449,19 +449,22 @@ def evaluate_expressions(images: list[LabelledImage], analyzer: FaceAnalyzer) ->
     labelled = [image for image in images if image.labels.get("expression")]
     if not labelled:
         return None
-    single, cues = [], []
+    single, cues, eye_ratios = [], [], {}
     for image in labelled:
         face = _analyze_image(analyzer, image.path).face
         smiling = image.labels["expression"].lower() in SMILING_LABELS
         single.append((image, face is not None, face is not None and (face.smile >= SMILE_THRESHOLD) == smiling))
         if face is not None:
             cues.append((image, smiling, smile_features(face.blendshapes, face.landmarks)))
+            eye_ratios[image.name] = face.ear
+    bound = single_image_bound(cues)
     report: dict[str, Any] = {
         "images": len(labelled),
         "faces_found": sum(found for _, found, _ in single),
         "single": _table([(image.labels, correct) for image, _, correct in single]),
         "single_misses": [image.name for image, _, correct in single if not correct],
-        "single_bound": single_image_bound(cues),
+        "single_bound": bound,
+        "single_bound_eyes": eyes_in_single_image_conflicts(cues, eye_ratios, bound),
     }
     people: dict[str, dict[str, LabelledImage]] = defaultdict(dict)
     for image in labelled:
@@ -520,6 +523,26 @@ def single_image_bound(photos: list[tuple[LabelledImage, bool, SmileFeatures]]) 
         "best_without_false_happy": _table([(image.labels, not (smiling and image.name in conflicts))
                                             for image, smiling, _ in photos]),
     }
+
+
+def eyes_in_single_image_conflicts(photos: list[tuple[LabelledImage, bool, SmileFeatures]],
+                                   eye_ratios: dict[str, float], bound: dict[str, Any]) -> list[dict[str, Any]]:
+    """Eye narrowing, which a smile brings and no smile cue measures, for each smiling photo in a single-image
+    conflict: its eye aspect ratio, that of each resting face it conflicts with, and that of the same person at
+    rest. Narrower eyes than theirs would set the smile apart; if the person's resting eyes are as narrow, they
+    would set apart only the person."""
+    by_shown = {_photo_name(image): image for image, _, _ in photos}
+    resting = {image.labels["face_id"]: image for image, smiling, _ in photos
+               if not smiling and image.labels.get("face_id") and image.labels["expression"].lower() == NEUTRAL_LABEL}
+    report = []
+    for smile, against in bound["conflicts"].items():
+        image = by_shown[smile]
+        own_rest = resting.get(image.labels.get("face_id", ""))
+        report.append({"smile": smile, "person": image.labels.get("face_id", smile),
+                       "eye_ratio": eye_ratios[image.name],
+                       "against": {neutral: eye_ratios[by_shown[neutral].name] for neutral in against},
+                       "own_rest": None if own_rest is None else eye_ratios[own_rest.name]})
+    return report
 
 
 def _photo_name(image: LabelledImage) -> str:
@@ -643,7 +666,7 @@ def _format_expressions(source: str, result: dict[str, Any]) -> list[str]:
         lines.append(line.rstrip())
     lines.append("  accuracy [95% Wilson interval]; single image: mouthSmile >= "
                  f"{SMILE_THRESHOLD} from the face model, nothing fitted.")
-    lines += _format_single_bound(result["single_bound"], result["images"])
+    lines += _format_single_bound(result["single_bound"], result["single_bound_eyes"], result["images"])
     if not paired:
         if result["single_misses"]:
             lines.append(f"  single-image misses: {', '.join(result['single_misses'])}")
@@ -696,7 +719,7 @@ def _format_expressions(source: str, result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _format_single_bound(bound: dict[str, Any], images: int) -> list[str]:
+def _format_single_bound(bound: dict[str, Any], eyes: list[dict[str, Any]], images: int) -> list[str]:
     if not bound["conflicts"]:
         return []
     cues = ", ".join(cue.replace("_", " ") for cue in bound["cues"])
@@ -706,7 +729,24 @@ def _format_single_bound(bound: dict[str, Any], images: int) -> list[str]:
             f"least as high gets at least {bound['fewest_errors']} of these {images} wrong. Smiling photos that a "
             f"neutral one matches or exceeds on every cue: {conflicts}. With no neutral face read as happy, the "
             "best such rule " + (f"falls short: {', '.join(shortfalls)}." if shortfalls else "could meet the goals."))
+    for conflict in eyes:
+        text += " " + describe_eyes_in_conflict(conflict)
     return textwrap.wrap(text, 110, initial_indent="  ", subsequent_indent="  ")
+
+
+def describe_eyes_in_conflict(conflict: dict[str, Any]) -> str:
+    named = [f"{neutral} ({ratio:.3f})" for neutral, ratio in conflict["against"].items()]
+    against = " and ".join(filter(None, [", ".join(named[:-1]), named[-1]]))
+    narrower = conflict["eye_ratio"] < min(conflict["against"].values())
+    text = (f"Eye narrowing {'would' if narrower else 'does not'} tell {conflict['smile']} (eye aspect ratio "
+            f"{conflict['eye_ratio']:.3f}) from {against}")
+    own_rest = conflict["own_rest"]
+    if own_rest is None:
+        return text + "."
+    text += f"; {conflict['person']} at rest reads {own_rest:.3f}"
+    if narrower and own_rest < min(conflict["against"].values()):
+        text += ", so it would tell whose eyes they are, not the smile"
+    return text + "."
 
 
 def _format_at_rest(blinks: dict[str, Any]) -> list[str]:
