@@ -39,7 +39,7 @@ STATES: dict[str, StateInfo] = {
     info.name: replace(info, experimental=info.name in EXPERIMENTAL_STATES)
     for info in (
         StateInfo("focused", "Focused", "eye", "Face in view, looking at the screen."),
-        StateInfo("happy", "Happy", "smile", "Smiling, and engaged."),
+        StateInfo("happy", "Happy", "smile", "Smiling, and looking at the screen. Talking can show as smiling."),
         StateInfo(
             "confused", "Confused", "circle-question-mark",
             "Brows drawn together for a while. Experimental: not validated on labelled data.",
