@@ -148,7 +148,7 @@ def test_it_says_when_eye_narrowing_would_tell_only_whose_eyes_they_are():
     assert said(0.23) == ("Eye narrowing would tell 01 smiling (eye aspect ratio 0.220) from 03 neutral (0.300); "
                           "01 at rest reads 0.230, so it would tell whose eyes they are, not the smile.")
     assert "whose eyes" not in said(0.31)  # wide eyes at rest: the narrowing is the smile's
-
+    assert "whose eyes" not in said(0.27)  # narrower than 03's at rest, but the smile narrows them more
 
 
 def test_it_gives_every_figure_its_count_and_a_wilson_interval(london_report):

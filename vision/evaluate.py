@@ -737,14 +737,15 @@ def _format_single_bound(bound: dict[str, Any], eyes: list[dict[str, Any]], imag
 def describe_eyes_in_conflict(conflict: dict[str, Any]) -> str:
     named = [f"{neutral} ({ratio:.3f})" for neutral, ratio in conflict["against"].items()]
     against = " and ".join(filter(None, [", ".join(named[:-1]), named[-1]]))
-    narrower = conflict["eye_ratio"] < min(conflict["against"].values())
-    text = (f"Eye narrowing {'would' if narrower else 'does not'} tell {conflict['smile']} (eye aspect ratio "
-            f"{conflict['eye_ratio']:.3f}) from {against}")
+    gap_to_others = min(conflict["against"].values()) - conflict["eye_ratio"]
+    text = (f"Eye narrowing {'would' if gap_to_others > 0 else 'does not'} tell {conflict['smile']} (eye aspect "
+            f"ratio {conflict['eye_ratio']:.3f}) from {against}")
     own_rest = conflict["own_rest"]
     if own_rest is None:
         return text + "."
     text += f"; {conflict['person']} at rest reads {own_rest:.3f}"
-    if narrower and own_rest < min(conflict["against"].values()):
+    # The smile narrows this person's eyes by less than half the gap between their eyes and the others'.
+    if gap_to_others > 0 and abs(own_rest - conflict["eye_ratio"]) < gap_to_others / 2:
         text += ", so it would tell whose eyes they are, not the smile"
     return text + "."
 
